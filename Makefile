@@ -1,0 +1,45 @@
+# The two commands of the quick start: `make demo` and `make test`. Both set up .venv first.
+PYTHON ?= python3
+VENV   ?= .venv
+HOST   ?= 127.0.0.1
+PORT   ?= 8050
+SEED   ?= 0
+SCALE  ?= small
+DATA   ?= data/demo
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test setup browser lint bench clean
+
+demo: $(STAMP)
+	$(BIN)/twin demo build --scale $(SCALE) --seed $(SEED) --out $(DATA)
+	$(BIN)/twin serve --data $(DATA) --host $(HOST) --port $(PORT)
+
+test: $(STAMP) browser
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest -q
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+# Debian's Chromium (driven by Playwright from pip; never `playwright install`) and a CJK font for screenshots.
+browser:
+	@if ! command -v chromium >/dev/null 2>&1 || ! fc-list 2>/dev/null | grep -qiE 'wqy|noto sans cjk'; then \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium fonts-wqy-zenhei >/dev/null; \
+	fi
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+bench: $(STAMP) browser
+	$(BIN)/python -m bench.layers --rows 13700000
+	$(BIN)/python -m bench.app
+
+clean:
+	rm -rf $(DATA) .pytest_cache tests/e2e/artifacts

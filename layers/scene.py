@@ -1,0 +1,118 @@
+"""The layers of the 3D city view, as binary messages (see :mod:`layers.wire`).
+
+Coordinates travel as float32 offsets in degrees from an origin near the city centre, which deck.gl
+reads with ``COORDINATE_SYSTEM.LNGLAT_OFFSETS``: half the bytes of float64 with centimetre precision.
+Per-feature values (height, use, residents) travel once per feature; the browser expands them to the
+per-vertex attributes deck.gl wants.
+"""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import shapely
+
+from layers.cells import cells_to_rings
+from layers.population import PopulationLayer
+from layers.wire import encode
+
+#: Building uses and their colours (RGB), in the order of the ``use`` array.
+USE_COLOURS: dict[str, tuple[int, int, int]] = {
+    "residential": (242, 183, 92),
+    "commercial": (79, 156, 235),
+    "industrial": (168, 132, 214),
+    "public": (92, 201, 142),
+}
+
+
+def origin_of(frame: gpd.GeoDataFrame) -> tuple[float, float]:
+    """A round origin near the middle of ``frame``'s extent."""
+    xmin, ymin, xmax, ymax = frame.total_bounds
+    return round((xmin + xmax) / 2, 2), round((ymin + ymax) / 2, 2)
+
+
+def rings_of(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every ring (exterior and holes) of polygons: vertices (n, 2), starts (rings + 1), feature of each ring."""
+    geoms = np.asarray(geoms, dtype=object)
+    parts, part_feature = shapely.get_parts(geoms, return_index=True)
+    rings, ring_part = shapely.get_rings(parts, return_index=True)
+    coords, vertex_ring = shapely.get_coordinates(rings, return_index=True)
+    starts = np.searchsorted(vertex_ring, np.arange(len(rings) + 1))
+    return coords, starts, part_feature[ring_part]
+
+
+def exteriors_of(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The exterior ring of every polygon part, wound counter-clockwise: vertices, starts, feature of each."""
+    geoms = np.asarray(geoms, dtype=object)
+    parts, part_feature = shapely.get_parts(geoms, return_index=True)
+    rings = shapely.get_exterior_ring(shapely.orient_polygons(parts))
+    coords, vertex_ring = shapely.get_coordinates(rings, return_index=True)
+    starts = np.searchsorted(vertex_ring, np.arange(len(rings) + 1))
+    return coords, starts, part_feature
+
+
+def _offsets(coords: np.ndarray, origin: tuple[float, float]) -> np.ndarray:
+    return (coords - np.asarray(origin)).astype(np.float32).ravel()
+
+
+def buildings_message(buildings: gpd.GeoDataFrame, origin: tuple[float, float]) -> bytes:
+    """Extruded building footprints with height, floors, use and residents."""
+    coords, starts, feature = exteriors_of(buildings.geometry.to_numpy())
+    if len(feature) != len(buildings):
+        raise ValueError("every building footprint must be a single polygon")
+    uses = list(USE_COLOURS)
+    use_index = buildings["use"].map({u: i for i, u in enumerate(uses)})
+    if use_index.isna().any():
+        unknown = sorted(set(buildings.loc[use_index.isna(), "use"]))
+        raise ValueError(f"buildings have uses {unknown} with no colour; known uses: {uses}")
+    arrays = {
+        "positions": _offsets(coords, origin),
+        "starts": starts.astype(np.uint32),
+        "height": buildings["height_m"].to_numpy(dtype=np.float32),
+        "floors": buildings["floors"].to_numpy(dtype=np.uint16),
+        "use": use_index.to_numpy(dtype=np.uint8),
+        "residents": buildings["residents"].to_numpy(dtype=np.uint32),
+    }
+    meta = {"layer": "buildings", "count": len(buildings), "origin": list(origin),
+            "uses": uses, "colours": [list(c) for c in USE_COLOURS.values()]}
+    return encode(arrays, meta)
+
+
+def population_message(layer: PopulationLayer, resolution: int, origin: tuple[float, float]) -> bytes:
+    """H3 hexagons at ``resolution`` with their residents."""
+    cells = layer.at(resolution)
+    coords, starts = cells_to_rings(cells["cell"].to_numpy())
+    residents = cells["residents"].to_numpy()
+    arrays = {
+        "positions": _offsets(coords, origin),
+        "starts": starts.astype(np.uint32),
+        "residents": residents.astype(np.uint32),
+    }
+    meta = {"layer": "population", "resolution": resolution, "count": len(cells), "origin": list(origin),
+            "max": int(residents.max(initial=0)), "total": int(residents.sum())}
+    return encode(arrays, meta)
+
+
+def outlines_message(units: gpd.GeoDataFrame, origin: tuple[float, float], *, layer: str) -> bytes:
+    """Boundary lines of administrative units (every ring, holes too) with their codes and names as meta."""
+    coords, starts, feature = rings_of(units.geometry.to_numpy())
+    arrays = {
+        "positions": _offsets(coords, origin),
+        "starts": starts.astype(np.uint32),
+        "feature": feature.astype(np.uint32),
+    }
+    meta = {"layer": layer, "count": len(units), "origin": list(origin),
+            "codes": units["code"].tolist(), "names": units["name"].tolist()}
+    return encode(arrays, meta)
+
+
+def areas_message(areas: gpd.GeoDataFrame, origin: tuple[float, float], *, layer: str) -> bytes:
+    """Flat filled areas (water) by their exterior rings, with names as meta."""
+    coords, starts, feature = exteriors_of(areas.geometry.to_numpy())
+    arrays = {
+        "positions": _offsets(coords, origin),
+        "starts": starts.astype(np.uint32),
+        "feature": feature.astype(np.uint32),
+    }
+    meta = {"layer": layer, "count": len(areas), "origin": list(origin), "names": areas["name"].tolist()}
+    return encode(arrays, meta)

@@ -1,0 +1,105 @@
+"""The 3D city in a real browser, checked by what the user sees."""
+
+from __future__ import annotations
+
+import io
+from urllib.parse import urlparse
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tests.e2e.conftest import ARTIFACTS
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def session(browser, server_url):
+    page = browser.new_page(viewport={"width": 1400, "height": 860})
+    requests: list[str] = []
+    problems: list[str] = []
+    page.on("request", lambda r: requests.append(r.url))
+    page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+    page.goto(server_url)
+    page.wait_for_selector("#map-status:has-text('map ready')", timeout=90_000)
+    page.wait_for_function("window.twinMap.frames > 0", timeout=60_000)
+    page.wait_for_timeout(500)
+    yield page, requests, problems
+    page.close()
+
+
+def _map_pixels(page) -> np.ndarray:
+    png = page.locator("#city-map").screenshot()
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(int)
+
+
+def _warm(pixels: np.ndarray) -> np.ndarray:
+    """Pixels of the residential amber (242, 183, 92) however the light shades it: red > green > blue."""
+    r, g, b = pixels[..., 0], pixels[..., 1], pixels[..., 2]
+    return (r > 90) & (r - b > 50) & (g > b)
+
+
+def test_the_canvas_draws_the_buildings(session):
+    page, _, _ = session
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "city_map.png"))
+    with_buildings = _map_pixels(page)
+    warm_share = _warm(with_buildings).mean()
+    assert warm_share > 0.01, f"only {warm_share:.2%} of the map shows building colours"
+
+    page.get_by_label("Buildings 楼栋").uncheck()
+    page.wait_for_timeout(1500)
+    without = _map_pixels(page)
+    page.get_by_label("Buildings 楼栋").check()
+    page.wait_for_selector("#map-status:has-text('map ready')")
+    page.wait_for_timeout(1500)
+    changed = (np.abs(with_buildings - without).sum(axis=-1) > 30).mean()
+    assert changed > 0.03, f"hiding the buildings changed only {changed:.2%} of the map"
+    assert _warm(without).mean() < warm_share / 10
+
+
+def _find_building_pixel(page) -> tuple[int, int, int]:
+    box = page.locator("#city-map").bounding_box()
+    for y in range(int(box["height"] * 0.3), int(box["height"] * 0.8), 12):
+        for x in range(int(box["width"] * 0.3), int(box["width"] * 0.7), 12):
+            index = page.evaluate("([x, y]) => window.twinMap.pickAt(x, y)", [x, y])
+            if index >= 0:
+                return int(box["x"] + x), int(box["y"] + y), index
+    raise AssertionError("no building under any pixel in the middle of the map")
+
+
+def test_hovering_a_building_shows_a_tooltip(session):
+    page, _, _ = session
+    x, y, _ = _find_building_pixel(page)
+    page.mouse.move(x, y)
+    tooltip = page.locator(".deck-tooltip")
+    tooltip.wait_for(state="visible", timeout=10_000)
+    assert " floors · " in tooltip.inner_text() and "residents" in tooltip.inner_text()
+
+
+def test_clicking_a_building_shows_its_address_floors_and_residents(session, city_data):
+    page, _, _ = session
+    x, y, index = _find_building_pixel(page)
+    page.mouse.click(x, y)
+    expected = city_data.building(index)
+    panel = page.locator("#building-panel")
+    panel.locator("#building-facts").wait_for(timeout=15_000)
+    text = panel.inner_text()
+    assert expected.address in text
+    assert f"Floors 层数\n{expected.floors}" in text
+    assert f"Residents 实有人口\n{expected.residents:,}" in text
+    assert expected.code in text
+    page.screenshot(path=str(ARTIFACTS / "city_map_building.png"))
+
+
+def test_no_request_left_the_machine(session):
+    _, requests, _ = session
+    hosts = {urlparse(u).hostname for u in requests if not u.startswith(("data:", "blob:"))}
+    assert hosts == {"127.0.0.1"}
+
+
+def test_the_console_has_no_errors(session):
+    _, _, problems = session
+    assert problems == []

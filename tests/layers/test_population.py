@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+import h3
+import numpy as np
+import pandas as pd
+import pytest
+
+from layers.cells import CellError
+from layers.population import PopulationLayer, build_population_layer
+
+
+def _baseline(lon: np.ndarray, lat: np.ndarray, resolution: int, parent: int | None = None) -> pd.Series:
+    cells = [h3.latlng_to_cell(b, a, resolution) for a, b in zip(lon, lat, strict=True)]
+    if parent is not None:
+        cells = [h3.cell_to_parent(c, parent) for c in cells]
+    ints = [h3.str_to_int(c) for c in cells]
+    return pd.Series(1, index=pd.Index(ints, dtype="uint64")).groupby(level=0).sum()
+
+
+def test_the_layer_counts_what_an_h3_loop_and_a_groupby_count(small_city):
+    r = small_city.residents.iloc[:20000]
+    lon, lat = r["lon"].to_numpy(), r["lat"].to_numpy()
+    layer = build_population_layer(lon, lat, resolution=9, coarser=(7,))
+    for res in (9, 7):
+        ours = layer.at(res).set_index("cell")["residents"]
+        expected = _baseline(lon, lat, 9, parent=res)
+        assert ours.index.tolist() == expected.index.tolist()
+        assert ours.tolist() == expected.tolist()
+
+
+def test_coarser_resolutions_are_parents_of_the_fine_cells_not_a_new_indexing_of_the_points(small_city):
+    """H3 children do not tile their parent exactly: a point's res-7 cell can differ from the res-7
+    parent of its res-9 cell. Roll-ups follow the parents, so every total is kept exactly."""
+    r = small_city.residents
+    lon, lat = r["lon"].to_numpy(), r["lat"].to_numpy()
+    layer = build_population_layer(lon, lat, resolution=9, coarser=(7,))
+    direct = _baseline(lon[:20000], lat[:20000], 7)
+    rolled = _baseline(lon[:20000], lat[:20000], 9, parent=7)
+    assert not direct.equals(rolled)  # the two differ for this city, which is why the choice matters
+    assert set(layer.at(7)["cell"]) >= set(rolled.index)
+
+
+def test_every_resolution_sums_to_the_number_of_residents(small_city):
+    r = small_city.residents
+    layer = build_population_layer(r["lon"].to_numpy(), r["lat"].to_numpy())
+    assert layer.resolutions == (5, 6, 7, 8, 9)
+    totals = layer.table.groupby("resolution")["residents"].sum()
+    assert totals.tolist() == [len(r)] * 5
+    assert layer.total == len(r)
+    # coarser resolutions have fewer, fuller cells
+    counts = layer.table.groupby("resolution").size()
+    assert counts.is_monotonic_increasing
+
+
+def test_roll_ups_must_be_coarser_than_the_layer():
+    with pytest.raises(CellError, match=r"roll-up resolutions \[9, 10\] are not coarser than the layer's resolution 9"):
+        build_population_layer(np.array([114.3]), np.array([30.5]), resolution=9, coarser=(9, 10))
+
+
+def test_asking_for_a_resolution_the_layer_lacks_names_those_it_has():
+    layer = build_population_layer(np.array([114.3]), np.array([30.5]), resolution=9, coarser=(8,))
+    with pytest.raises(KeyError, match=r"has no resolution 6; it has \[8, 9\]"):
+        layer.at(6)
+
+
+def test_a_table_without_the_layer_columns_is_refused():
+    with pytest.raises(ValueError, match=r"needs the columns \['residents'\]"):
+        PopulationLayer(pd.DataFrame({"resolution": [9], "cell": [1]}))

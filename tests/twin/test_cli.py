@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from twin.cli import main
+
+TWIN = Path(sys.executable).parent / "twin"
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [([], "demo"), (["demo"], "build"), (["demo", "build"], "--scale [small|city]"), (["serve"], "--port")],
+)
+def test_every_command_has_help(args, expected):
+    result = CliRunner().invoke(main, [*args, "--help"])
+    assert result.exit_code == 0
+    assert expected in result.output
+
+
+def test_demo_build_writes_a_city_and_reports_it(tmp_path):
+    result = CliRunner().invoke(main, ["demo", "build", "--seed", "5", "--out", str(tmp_path / "c"),
+                                       "--buildings", "200"])
+    assert result.exit_code == 0, result.output
+    assert "built 200 buildings" in result.output
+    assert (tmp_path / "c" / "manifest.json").exists()
+
+
+def test_serving_a_missing_city_prints_one_line_and_no_traceback(tmp_path):
+    run = subprocess.run([str(TWIN), "serve", "--data", str(tmp_path / "nowhere")], capture_output=True, text=True,
+                         timeout=60)
+    assert run.returncode == 2
+    assert run.stderr.strip().splitlines() == [
+        f"error: no built city at {tmp_path / 'nowhere'} (no manifest.json); build one with: "
+        f"twin demo build --out {tmp_path / 'nowhere'}"
+    ]
+
+
+def test_an_unknown_scale_is_refused_by_the_cli():
+    result = CliRunner().invoke(main, ["demo", "build", "--scale", "huge"])
+    assert result.exit_code == 2
+    assert "'huge' is not one of 'small', 'city'" in result.output

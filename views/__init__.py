@@ -1,0 +1,1 @@
+"""Dash pages and the thin Flask adapters behind them. Logic lives in the packages."""

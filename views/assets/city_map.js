@@ -1,0 +1,234 @@
+/* The 3D city: deck.gl 9 (served by our own server) drawing binary layers from /api/layers/*.bin.
+ *
+ * A layer message is b"TWB1" | uint32 header length | JSON header | 8-byte aligned typed arrays
+ * (see layers/wire.py). Arrays are wrapped without copying and handed to deck.gl as binary attributes.
+ */
+(function () {
+  "use strict";
+
+  const TYPED = {
+    float32: Float32Array, float64: Float64Array, uint8: Uint8Array,
+    uint16: Uint16Array, uint32: Uint32Array, int32: Int32Array,
+  };
+
+  function decodeLayer(buffer) {
+    const view = new DataView(buffer);
+    const magic = String.fromCharCode(view.getUint8(0), view.getUint8(1), view.getUint8(2), view.getUint8(3));
+    if (magic !== "TWB1") throw new Error("not a layer message (magic " + magic + ")");
+    const size = view.getUint32(4, true);
+    const header = JSON.parse(new TextDecoder().decode(new Uint8Array(buffer, 8, size)));
+    const body = 8 + size;
+    const arrays = {};
+    for (const [name, spec] of Object.entries(header.arrays)) {
+      arrays[name] = new TYPED[spec.dtype](buffer, body + spec.offset, spec.length);
+    }
+    return {meta: header.meta, arrays: arrays};
+  }
+
+  const cache = {};
+  function fetchLayer(url) {
+    if (!cache[url]) {
+      cache[url] = fetch(url).then(function (r) {
+        if (!r.ok) throw new Error("layer " + url + " answered " + r.status);
+        return r.arrayBuffer();
+      }).then(decodeLayer);
+    }
+    return cache[url];
+  }
+
+  // Per-feature values to the per-vertex attributes deck.gl wants for variable-size geometry.
+  function perVertex(starts, count, vertexCount, size, fill) {
+    const out = size === 4 ? new Uint8Array(vertexCount * 4) : new Float32Array(vertexCount);
+    for (let i = 0; i < count; i++) {
+      const end = i + 1 < count ? starts[i + 1] : vertexCount;
+      fill(i, out, starts[i], end);
+    }
+    return out;
+  }
+
+  // A sequential ramp, light yellow to deep red, for counts.
+  const RAMP = [[255, 255, 178], [254, 204, 92], [253, 141, 60], [240, 59, 32], [189, 0, 38]];
+  function ramp(t) {
+    t = Math.max(0, Math.min(1, t)) * (RAMP.length - 1);
+    const i = Math.min(RAMP.length - 2, Math.floor(t));
+    const f = t - i;
+    return RAMP[i].map(function (c, k) { return Math.round(c + f * (RAMP[i + 1][k] - c)); });
+  }
+
+  function colourFill(layer, colourBy) {
+    const a = layer.arrays, n = layer.meta.count, nv = a.positions.length / 2;
+    let maxResidents = 1;
+    for (let i = 0; i < n; i++) if (a.residents[i] > maxResidents) maxResidents = a.residents[i];
+    const colours = layer.meta.colours;
+    return perVertex(a.starts, n, nv, 4, function (i, out, s, e) {
+      const c = colourBy === "residents"
+        ? (a.residents[i] > 0 ? ramp(Math.sqrt(a.residents[i] / maxResidents)) : [120, 130, 145])
+        : colours[a.use[i]];
+      for (let v = s; v < e; v++) {
+        out[4 * v] = c[0]; out[4 * v + 1] = c[1]; out[4 * v + 2] = c[2]; out[4 * v + 3] = 255;
+      }
+    });
+  }
+
+  function offsets(meta) {
+    return {coordinateSystem: deck.COORDINATE_SYSTEM.LNGLAT_OFFSETS, coordinateOrigin: [meta.origin[0], meta.origin[1], 0]};
+  }
+
+  function buildingsLayer(layer, colourBy) {
+    const a = layer.arrays, n = layer.meta.count, nv = a.positions.length / 2;
+    const key = "fill-" + colourBy;
+    if (!layer[key]) layer[key] = colourFill(layer, colourBy);
+    if (!layer.elevation) {
+      layer.elevation = perVertex(a.starts, n, nv, 1, function (i, out, s, e) { out.fill(a.height[i], s, e); });
+    }
+    return new deck.SolidPolygonLayer(Object.assign({
+      id: "buildings",
+      data: {
+        length: n,
+        startIndices: a.starts.subarray(0, n),
+        attributes: {
+          getPolygon: {value: a.positions, size: 2},
+          getFillColor: {value: layer[key], size: 4, normalized: true},
+          getElevation: {value: layer.elevation, size: 1},
+        },
+      },
+      _normalize: false, _windingOrder: "CCW",
+      extruded: true, pickable: true, autoHighlight: true, highlightColor: [255, 64, 64, 255],
+      material: {ambient: 0.45, diffuse: 0.6, shininess: 24, specularColor: [60, 64, 70]},
+    }, offsets(layer.meta)));
+  }
+
+  function populationLayer(layer) {
+    const a = layer.arrays, n = layer.meta.count, nv = a.positions.length / 2;
+    if (!layer.fill) {
+      const max = Math.max(1, layer.meta.max);
+      layer.fill = perVertex(a.starts, n, nv, 4, function (i, out, s, e) {
+        const c = ramp(Math.sqrt(a.residents[i] / max));
+        for (let v = s; v < e; v++) { out[4 * v] = c[0]; out[4 * v + 1] = c[1]; out[4 * v + 2] = c[2]; out[4 * v + 3] = 150; }
+      });
+    }
+    return new deck.SolidPolygonLayer(Object.assign({
+      id: "population-r" + layer.meta.resolution,
+      data: {length: n, startIndices: a.starts.subarray(0, n),
+             attributes: {getPolygon: {value: a.positions, size: 2}, getFillColor: {value: layer.fill, size: 4, normalized: true}}},
+      _normalize: false, _windingOrder: "CCW", extruded: false, pickable: true,
+      parameters: {depthWriteEnabled: false},
+    }, offsets(layer.meta)));
+  }
+
+  function areaLayer(layer, id, colour) {
+    const a = layer.arrays, n = a.starts.length - 1;
+    return new deck.SolidPolygonLayer(Object.assign({
+      id: id,
+      data: {length: n, startIndices: a.starts.subarray(0, n), attributes: {getPolygon: {value: a.positions, size: 2}}},
+      _normalize: false, _windingOrder: "CCW", getFillColor: colour, pickable: id === "water",
+    }, offsets(layer.meta)));
+  }
+
+  function outlineLayer(layer) {
+    const a = layer.arrays, n = a.starts.length - 1;
+    return new deck.PathLayer(Object.assign({
+      id: "districts",
+      data: {length: n, startIndices: a.starts.subarray(0, n), attributes: {getPath: {value: a.positions, size: 2}}},
+      _pathType: "open", getColor: [235, 240, 255, 200], getWidth: 2, widthUnits: "pixels", pickable: false,
+    }, offsets(layer.meta)));
+  }
+
+  function tooltip(info) {
+    if (info.index < 0 || !info.layer) return null;
+    const id = info.layer.id;
+    const loaded = window.twinMap.loaded;
+    if (id === "buildings") {
+      const b = loaded.buildings, i = info.index;
+      const use = b.meta.uses[b.arrays.use[i]];
+      return {text: use + " · " + b.arrays.floors[i] + " floors · " + b.arrays.height[i].toFixed(0) + " m · " +
+        b.arrays.residents[i].toLocaleString() + " residents"};
+    }
+    if (id.startsWith("population")) {
+      const p = loaded.population;
+      return {text: p.arrays.residents[info.index].toLocaleString() + " residents in this H3 cell (res " + p.meta.resolution + ")"};
+    }
+    if (id === "water") return {text: loaded.water.meta.names[loaded.water.arrays.feature[info.index]]};
+    return null;
+  }
+
+  function setStatus(text) {
+    if (window.dash_clientside && window.dash_clientside.set_props) {
+      window.dash_clientside.set_props("map-status", {children: text});
+    }
+  }
+
+  // A click (not the end of a drag) on a building opens it in the side panel. We pick on the DOM click
+  // ourselves: deck's tap recognizer drops clicks when a slow (software-GL) frame lands between
+  // pointerdown and pointerup.
+  function listenForClicks(el) {
+    let down = null;
+    el.addEventListener("pointerdown", function (e) { down = [e.clientX, e.clientY]; });
+    el.addEventListener("click", function (e) {
+      if (!down || Math.hypot(e.clientX - down[0], e.clientY - down[1]) > 5) return;
+      const box = el.getBoundingClientRect();
+      const index = twinMap.pickAt(e.clientX - box.left, e.clientY - box.top);
+      if (index >= 0) {
+        window.dash_clientside.set_props("picked-building", {data: {index: index, at: Date.now()}});
+      }
+    });
+  }
+
+  const twinMap = {
+    deck: null,
+    loaded: {},
+    frames: 0,
+    render: async function (config, visible, colourBy, resolution) {
+      const urls = config.urls;
+      const want = new Set(visible || []);
+      const jobs = {land: fetchLayer(urls.land)};
+      if (want.has("buildings")) jobs.buildings = fetchLayer(urls.buildings);
+      if (want.has("districts")) jobs.districts = fetchLayer(urls.districts);
+      if (want.has("water")) jobs.water = fetchLayer(urls.water);
+      if (want.has("population")) jobs.population = fetchLayer(urls["population-r" + resolution]);
+      const loaded = {};
+      for (const [k, p] of Object.entries(jobs)) loaded[k] = await p;
+      twinMap.loaded = loaded;
+
+      const layers = [areaLayer(loaded.land, "land", [28, 38, 52])];
+      if (loaded.water) layers.push(areaLayer(loaded.water, "water", [38, 92, 150]));
+      if (loaded.population) layers.push(populationLayer(loaded.population));
+      if (loaded.districts) layers.push(outlineLayer(loaded.districts));
+      if (loaded.buildings) layers.push(buildingsLayer(loaded.buildings, colourBy));
+
+      if (!twinMap.deck) {
+        twinMap.deck = new deck.Deck({
+          parent: document.getElementById("city-map"),
+          initialViewState: config.view,
+          controller: true,
+          layers: layers,
+          getTooltip: tooltip,
+          onAfterRender: function () { twinMap.frames += 1; },
+        });
+        listenForClicks(document.getElementById("city-map"));
+      } else {
+        twinMap.deck.setProps({layers: layers});
+      }
+      const nb = loaded.buildings ? loaded.buildings.meta.count : 0;
+      setStatus("map ready: " + nb.toLocaleString() + " buildings drawn");
+    },
+    // The building under a screen pixel, as the click would pick it (used by the browser tests).
+    pickAt: function (x, y) {
+      const info = twinMap.deck.pickObject({x: x, y: y, layerIds: ["buildings"]});
+      return info ? info.index : -1;
+    },
+  };
+  window.twinMap = twinMap;
+
+  window.dash_clientside = Object.assign({}, window.dash_clientside, {
+    twin: {
+      renderMap: function (config, visible, colourBy, resolution) {
+        twinMap.render(config, visible, colourBy, resolution).catch(function (err) {
+          console.error("map failed: " + err.message);
+          setStatus("map failed: " + err.message);
+        });
+        return window.dash_clientside.no_update;
+      },
+    },
+  });
+})();

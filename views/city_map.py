@@ -1,0 +1,123 @@
+"""The one-screen view (一屏统览): the 3D city, layer controls and the building panel."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dash
+from dash import ClientsideFunction, Input, Output, dcc, html
+
+from cim.synthetic import USE_ZH
+from layers.scene import USE_COLOURS
+from twin.city_data import CityData
+from twin.errors import TwinError
+from views.building_panel import building_panel, empty_panel
+from views.layer_routes import LayerPublisher
+
+LAYER_OPTIONS = [
+    {"label": "Buildings 楼栋", "value": "buildings"},
+    {"label": "Population 人口 (H3)", "value": "population"},
+    {"label": "Districts 区界", "value": "districts"},
+    {"label": "Water 水系", "value": "water"},
+]
+DEFAULT_LAYERS = ["buildings", "districts", "water"]
+
+
+def map_config(city: CityData, publisher: LayerPublisher) -> dict[str, Any]:
+    resolutions = list(city.population.resolutions)
+    return {
+        "origin": list(publisher.origin),
+        "view": {"longitude": 114.30, "latitude": 30.575, "zoom": 12.6, "pitch": 50, "bearing": -20},
+        "urls": {name: f"/api/layers/{name}.bin" for name in publisher.builders()},
+        "resolutions": resolutions,
+    }
+
+
+def legend() -> html.Div:
+    """The building-use colours, as the map draws them."""
+    rows = [
+        html.Div([html.Span(className="swatch", style={"background": f"rgb{colour}"}), f"{USE_ZH[use]} {use}"])
+        for use, colour in USE_COLOURS.items()
+    ]
+    return html.Div(rows, id="map-legend")
+
+
+def layout(city: CityData, publisher: LayerPublisher) -> html.Div:
+    resolutions = list(city.population.resolutions)
+    default_res = 8 if 8 in resolutions else max(resolutions)
+    m = city.manifest
+    return html.Div(
+        [
+            html.Header(
+                [
+                    html.H1("武汉城市运行 · 一屏统览"),
+                    html.Span("City operations twin", className="subtitle"),
+                    html.Span(
+                        f"{m['buildings']:,} buildings · {m['residents']:,} residents · "
+                        f"{len(city.districts)} districts",
+                        id="city-summary",
+                    ),
+                ],
+                className="topbar",
+            ),
+            html.Main(
+                [
+                    html.Div([html.Div(id="city-map"), legend()], className="map-wrap"),
+                    html.Aside(
+                        [
+                            html.H2("Layers 图层"),
+                            dcc.Checklist(LAYER_OPTIONS, DEFAULT_LAYERS, id="layer-toggles", className="toggles"),
+                            html.H2("Colour buildings by 着色"),
+                            dcc.RadioItems(
+                                [
+                                    {"label": "Use 用途", "value": "use"},
+                                    {"label": "Residents 人口", "value": "residents"},
+                                ],
+                                "use",
+                                id="colour-by",
+                                inline=True,
+                            ),
+                            html.H2("Population cells 人口网格"),
+                            dcc.RadioItems(
+                                [{"label": f"res {r}", "value": r} for r in resolutions if r >= 6],
+                                default_res,
+                                id="population-resolution",
+                                inline=True,
+                            ),
+                            html.H2("Building 楼栋"),
+                            html.Div(empty_panel(), id="building-panel"),
+                            html.Div("loading map…", id="map-status", className="status"),
+                        ],
+                        className="side",
+                    ),
+                ],
+                className="body",
+            ),
+            dcc.Store(id="map-config", data=map_config(city, publisher)),
+            dcc.Store(id="picked-building"),
+        ],
+        className="page",
+    )
+
+
+def register_callbacks(app: dash.Dash, city: CityData) -> None:
+    app.clientside_callback(
+        ClientsideFunction(namespace="twin", function_name="renderMap"),
+        Output("map-status", "title"),
+        Input("map-config", "data"),
+        Input("layer-toggles", "value"),
+        Input("colour-by", "value"),
+        Input("population-resolution", "value"),
+    )
+
+    @app.callback(
+        Output("building-panel", "children"), Input("picked-building", "data"), prevent_initial_call=True
+    )
+    def show_building(picked: dict | None) -> html.Div:
+        if not picked or "index" not in picked:
+            return empty_panel()
+        try:
+            index = int(picked["index"])
+            return building_panel(city.building(index))
+        except (TwinError, TypeError, ValueError) as exc:
+            return html.Div(f"Cannot show that building: {exc}", className="panel-error")
