@@ -8,12 +8,16 @@ finer digits set to 7 (the "unused" digit). That is a few numpy bit operations o
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
+
 import h3
 import numpy as np
 import shapely
 from h3ronpy.vector import cells_to_wkb_polygons, coordinates_to_cells
 
 MAX_RESOLUTION = 15
+PARALLEL_FROM = 500_000  # points; below this one thread is as fast
 _RES_SHIFT = np.uint64(52)
 _RES_MASK = np.uint64(0xF) << _RES_SHIFT
 
@@ -44,7 +48,14 @@ def points_to_cells(lon: np.ndarray, lat: np.ndarray, resolution: int) -> np.nda
             f"{int(bad.sum())} points have no valid lon/lat, the first at position {i}: "
             f"lon={float(lon[i])!r}, lat={float(lat[i])!r}; drop them or fix their coordinates"
         )
-    return np.asarray(coordinates_to_cells(lat, lon, resolution)).astype(np.uint64, copy=False)
+    if len(lon) < PARALLEL_FROM:
+        return np.asarray(coordinates_to_cells(lat, lon, resolution)).astype(np.uint64, copy=False)
+    # h3ronpy releases the GIL: index one chunk per core
+    chunks = np.array_split(np.arange(len(lon)), os.cpu_count() or 1)
+    with ThreadPoolExecutor(len(chunks)) as pool:
+        parts = pool.map(lambda c: np.asarray(coordinates_to_cells(lat[c[0] : c[-1] + 1], lon[c[0] : c[-1] + 1],
+                                                                   resolution)), chunks)
+        return np.concatenate(list(parts)).astype(np.uint64, copy=False)
 
 
 def cells_resolution(cells: np.ndarray) -> np.ndarray:

@@ -62,6 +62,7 @@ def build_population_layer(
     *,
     resolution: int = DEFAULT_RESOLUTION,
     coarser: tuple[int, ...] = DEFAULT_COARSER,
+    weights: np.ndarray | None = None,
 ) -> PopulationLayer:
     """Count residents (one lon/lat each) per H3 cell at ``resolution``, then roll up to ``coarser``.
 
@@ -69,13 +70,20 @@ def build_population_layer(
     exactly, so this can differ from indexing the points again at the coarser resolution); every
     resolution therefore sums to the same total.
 
+    ``weights`` counts each point that many times: residents who share a place (a building) can be
+    indexed once per place, with the number living there as the weight.
+
     No Python loop runs per resident: cells come from h3ronpy over whole arrays, counts from one sort,
     and each coarser resolution from bit operations on the (far fewer) occupied fine cells.
     """
     bad = [r for r in coarser if r >= resolution]
     if bad:
         raise CellError(f"roll-up resolutions {bad} are not coarser than the layer's resolution {resolution}")
-    cells, counts = count_cells(points_to_cells(lon, lat, resolution))
+    if weights is not None and len(weights) != len(lon):
+        raise CellError(f"got {len(weights)} weights for {len(lon)} points; give one weight per point")
+    cells, counts = count_cells(points_to_cells(lon, lat, resolution), weights)
+    occupied = counts > 0
+    cells, counts = cells[occupied], counts[occupied]
     parts = [_part(resolution, cells, counts)]
     for res in sorted(coarser, reverse=True):
         parents, sums = count_cells(cells_to_parents(cells, res), counts)

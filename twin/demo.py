@@ -43,8 +43,9 @@ def build_demo(
     started = time.perf_counter()
     progress(f"generating the {Scale(scale).value} demo city (seed {seed})")
     city = generate_city(seed, scale, buildings=buildings)
-    progress(f"indexing {len(city.residents):,} residents on H3")
-    population = build_population_layer(city.residents["lon"].to_numpy(), city.residents["lat"].to_numpy())
+    progress(f"indexing {len(city.residents):,} residents on H3, once per building")
+    b = city.buildings
+    population = build_population_layer(b["lon"].to_numpy(), b["lat"].to_numpy(), weights=b["residents"].to_numpy())
 
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.parent / f".{out.name}.tmp-{os.getpid()}"

@@ -52,6 +52,30 @@ def test_every_resolution_sums_to_the_number_of_residents(small_city):
     assert counts.is_monotonic_increasing
 
 
+def test_weighting_places_by_residents_gives_the_layer_of_the_residents(small_city):
+    b, r = small_city.buildings, small_city.residents
+    by_place = build_population_layer(b["lon"].to_numpy(), b["lat"].to_numpy(), weights=b["residents"].to_numpy())
+    by_person = build_population_layer(r["lon"].to_numpy(), r["lat"].to_numpy())
+    assert (by_place.table["residents"] > 0).all()  # places where nobody lives are not cells of the layer
+    assert by_place.table.equals(by_person.table)
+
+
+def test_one_weight_per_point_is_required():
+    with pytest.raises(CellError, match="got 1 weights for 2 points; give one weight per point"):
+        build_population_layer(np.array([114.3, 114.4]), np.array([30.5, 30.6]), weights=np.array([3]))
+
+
+def test_many_points_are_indexed_in_parallel_chunks_with_the_same_cells():
+    from layers.cells import PARALLEL_FROM, points_to_cells
+
+    rng = np.random.default_rng(5)
+    n = PARALLEL_FROM + 1234
+    lon, lat = 114 + rng.random(n), 30 + rng.random(n)
+    cells = points_to_cells(lon, lat, 9)
+    sample = rng.choice(n, 300, replace=False)
+    assert cells[sample].tolist() == [h3.str_to_int(h3.latlng_to_cell(lat[i], lon[i], 9)) for i in sample]
+
+
 def test_roll_ups_must_be_coarser_than_the_layer():
     with pytest.raises(CellError, match=r"roll-up resolutions \[9, 10\] are not coarser than the layer's resolution 9"):
         build_population_layer(np.array([114.3]), np.array([30.5]), resolution=9, coarser=(9, 10))
