@@ -26,6 +26,7 @@ def create_app(city: CityData) -> dash.Dash:
         serve_locally=True,
         external_scripts=[vendor.DECK_URL],
         update_title=None,
+        compress=True,  # gzip for the page, Dash's scripts and the deck.gl bundle (flask-compress)
     )
     publisher = layer_routes.LayerPublisher(city)
     vendor.register(app.server)

@@ -18,13 +18,13 @@ def best_of(repeats: int, fn: Callable[[], Any]) -> tuple[float, Any]:
     return best, result
 
 
-def report(bench: str, ours: float, baseline: str, baseline_value: float, unit: str, **extra: Any) -> dict:
+def report(bench: str, ours: float, baseline: str, baseline_value: float | None, unit: str, **extra: Any) -> dict:
     """Print one comparison as a JSON line. ``ratio`` is ours / baseline: below 1, ours is smaller or faster."""
     line = {
         "bench": bench,
         "ours": round(ours, 4),
         "baseline": baseline,
-        "baseline_value": round(baseline_value, 4),
+        "baseline_value": round(baseline_value, 4) if baseline_value is not None else None,
         "unit": unit,
         "ratio": round(ours / baseline_value, 4) if baseline_value else None,
         **extra,

@@ -60,14 +60,25 @@ def test_the_canvas_draws_the_buildings(session):
     assert _warm(without).mean() < warm_share / 10
 
 
+FIND_BUILDING = """([x0, x1, y0, y1, step]) => {
+  for (let y = y0; y < y1; y += step) {
+    for (let x = x0; x < x1; x += step) {
+      const index = window.twinMap.pickAt(x, y);
+      if (index >= 0) return [x, y, index];
+    }
+  }
+  return null;
+}"""
+
+
 def _find_building_pixel(page) -> tuple[int, int, int]:
+    """A pixel in the middle of the map where deck.gl picks a building, and that building's number."""
     box = page.locator("#city-map").bounding_box()
-    for y in range(int(box["height"] * 0.3), int(box["height"] * 0.8), 12):
-        for x in range(int(box["width"] * 0.3), int(box["width"] * 0.7), 12):
-            index = page.evaluate("([x, y]) => window.twinMap.pickAt(x, y)", [x, y])
-            if index >= 0:
-                return int(box["x"] + x), int(box["y"] + y), index
-    raise AssertionError("no building under any pixel in the middle of the map")
+    w, h = box["width"], box["height"]
+    found = page.evaluate(FIND_BUILDING, [int(w * 0.3), int(w * 0.7), int(h * 0.3), int(h * 0.8), 16])
+    assert found is not None, "no building under any pixel in the middle of the map"
+    x, y, index = found
+    return int(box["x"] + x), int(box["y"] + y), int(index)
 
 
 def test_hovering_a_building_shows_a_tooltip(session):

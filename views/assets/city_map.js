@@ -178,6 +178,7 @@
     deck: null,
     loaded: {},
     frames: 0,
+    firstFrameAt: null, // ms since navigation start, when the first frame with the layers was drawn
     render: async function (config, visible, colourBy, resolution) {
       const urls = config.urls;
       const want = new Set(visible || []);
@@ -203,7 +204,10 @@
           controller: true,
           layers: layers,
           getTooltip: tooltip,
-          onAfterRender: function () { twinMap.frames += 1; },
+          onAfterRender: function () {
+            twinMap.frames += 1;
+            if (twinMap.firstFrameAt === null) twinMap.firstFrameAt = performance.now();
+          },
         });
         listenForClicks(document.getElementById("city-map"));
       } else {
@@ -219,6 +223,11 @@
     },
   };
   window.twinMap = twinMap;
+
+  // Start downloading the default layers while Dash is still booting; render() picks them up from the cache.
+  ["land", "water", "districts", "buildings"].forEach(function (name) {
+    fetchLayer("/api/layers/" + name + ".bin").catch(function () { /* render() reports failures */ });
+  });
 
   window.dash_clientside = Object.assign({}, window.dash_clientside, {
     twin: {
