@@ -51,8 +51,31 @@ def exteriors_of(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     return coords, starts, part_feature
 
 
-def _offsets(coords: np.ndarray, origin: tuple[float, float]) -> np.ndarray:
-    return (coords - np.asarray(origin)).astype(np.float32).ravel()
+#: Positions travel as whole units of 1e-7 degree (about 1 cm), each vertex as the step from the one
+#: before it in its ring (the first vertex of a ring from the origin). Small integers compress to a
+#: third of the size of float32 degrees; the browser adds them up again (``city_map.js``).
+POSITION_UNIT = 1e-7
+POSITION_ENCODING = "delta-int32-1e-7"
+
+
+def encode_positions(coords: np.ndarray, starts: np.ndarray, origin: tuple[float, float]) -> np.ndarray:
+    """Vertex lon/lat (n, 2) to interleaved int32 steps, restarting at every ring start."""
+    q = np.round((coords - np.asarray(origin)) / POSITION_UNIT).astype(np.int64)
+    steps = np.diff(q, axis=0, prepend=np.zeros((1, 2), dtype=np.int64))
+    first = starts[:-1][starts[:-1] < len(q)]
+    steps[first] = q[first]
+    if np.abs(steps).max(initial=0) >= 2**31:
+        raise ValueError("a vertex lies more than 214 degrees from the origin; choose an origin inside the data")
+    return steps.astype(np.int32).ravel()
+
+
+def decode_positions(steps: np.ndarray, starts: np.ndarray, origin: tuple[float, float]) -> np.ndarray:
+    """The inverse of :func:`encode_positions`: vertex lon/lat (n, 2), as the browser computes it."""
+    xy = steps.reshape(-1, 2).astype(np.int64)
+    ring = np.repeat(np.arange(len(starts) - 1), np.diff(starts))
+    summed = np.cumsum(xy, axis=0)
+    before = np.vstack([np.zeros((1, 2), dtype=np.int64), summed])[starts[:-1]]  # sum of the rings before
+    return (summed - before[ring]) * POSITION_UNIT + np.asarray(origin)
 
 
 def buildings_message(buildings: gpd.GeoDataFrame, origin: tuple[float, float]) -> bytes:
@@ -66,14 +89,14 @@ def buildings_message(buildings: gpd.GeoDataFrame, origin: tuple[float, float]) 
         unknown = sorted(set(buildings.loc[use_index.isna(), "use"]))
         raise ValueError(f"buildings have uses {unknown} with no colour; known uses: {uses}")
     arrays = {
-        "positions": _offsets(coords, origin),
+        "positions": encode_positions(coords, starts, origin),
         "starts": starts.astype(np.uint32),
         "height": buildings["height_m"].to_numpy(dtype=np.float32),
         "floors": buildings["floors"].to_numpy(dtype=np.uint16),
         "use": use_index.to_numpy(dtype=np.uint8),
         "residents": buildings["residents"].to_numpy(dtype=np.uint32),
     }
-    meta = {"layer": "buildings", "count": len(buildings), "origin": list(origin),
+    meta = {"layer": "buildings", "count": len(buildings), "origin": list(origin), "positions": POSITION_ENCODING,
             "uses": uses, "colours": [list(c) for c in USE_COLOURS.values()]}
     return encode(arrays, meta)
 
@@ -84,11 +107,11 @@ def population_message(layer: PopulationLayer, resolution: int, origin: tuple[fl
     coords, starts = cells_to_rings(cells["cell"].to_numpy())
     residents = cells["residents"].to_numpy()
     arrays = {
-        "positions": _offsets(coords, origin),
+        "positions": encode_positions(coords, starts, origin),
         "starts": starts.astype(np.uint32),
         "residents": residents.astype(np.uint32),
     }
-    meta = {"layer": "population", "resolution": resolution, "count": len(cells), "origin": list(origin),
+    meta = {"layer": "population", "resolution": resolution, "count": len(cells), "origin": list(origin), "positions": POSITION_ENCODING,
             "max": int(residents.max(initial=0)), "total": int(residents.sum())}
     return encode(arrays, meta)
 
@@ -97,11 +120,11 @@ def outlines_message(units: gpd.GeoDataFrame, origin: tuple[float, float], *, la
     """Boundary lines of administrative units (every ring, holes too) with their codes and names as meta."""
     coords, starts, feature = rings_of(units.geometry.to_numpy())
     arrays = {
-        "positions": _offsets(coords, origin),
+        "positions": encode_positions(coords, starts, origin),
         "starts": starts.astype(np.uint32),
         "feature": feature.astype(np.uint32),
     }
-    meta = {"layer": layer, "count": len(units), "origin": list(origin),
+    meta = {"layer": layer, "count": len(units), "origin": list(origin), "positions": POSITION_ENCODING,
             "codes": units["code"].tolist(), "names": units["name"].tolist()}
     return encode(arrays, meta)
 
@@ -110,9 +133,9 @@ def areas_message(areas: gpd.GeoDataFrame, origin: tuple[float, float], *, layer
     """Flat filled areas (water) by their exterior rings, with names as meta."""
     coords, starts, feature = exteriors_of(areas.geometry.to_numpy())
     arrays = {
-        "positions": _offsets(coords, origin),
+        "positions": encode_positions(coords, starts, origin),
         "starts": starts.astype(np.uint32),
         "feature": feature.astype(np.uint32),
     }
-    meta = {"layer": layer, "count": len(areas), "origin": list(origin), "names": areas["name"].tolist()}
+    meta = {"layer": layer, "count": len(areas), "origin": list(origin), "positions": POSITION_ENCODING, "names": areas["name"].tolist()}
     return encode(arrays, meta)

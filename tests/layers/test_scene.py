@@ -14,7 +14,8 @@ def test_the_buildings_message_carries_every_footprint_counter_clockwise_near_it
     assert meta["count"] == len(b)
     starts = arrays["starts"].astype(int)
     assert len(starts) == len(b) + 1 and starts[-1] * 2 == len(arrays["positions"])
-    xy = arrays["positions"].reshape(-1, 2).astype(float) + np.array(origin)
+    assert meta["positions"] == scene.POSITION_ENCODING
+    xy = scene.decode_positions(arrays["positions"], starts, origin)
     for i in (0, len(b) // 2, len(b) - 1):
         ring = xy[starts[i] : starts[i + 1]]
         assert shapely.LinearRing(ring).is_ccw
@@ -22,6 +23,15 @@ def test_the_buildings_message_carries_every_footprint_counter_clockwise_near_it
     assert arrays["height"].tolist() == b["height_m"].astype("float32").tolist()
     assert arrays["residents"].tolist() == b["residents"].tolist()
     assert [meta["uses"][u] for u in arrays["use"][:50]] == b["use"].tolist()[:50]
+
+
+def test_positions_survive_the_step_encoding_to_a_centimetre():
+    rng = np.random.default_rng(2)
+    coords = np.column_stack([114 + rng.random(50), 30 + rng.random(50)])
+    starts = np.array([0, 5, 5, 17, 50])  # an empty ring in the middle too
+    steps = scene.encode_positions(coords, starts, (114.3, 30.6))
+    assert steps.dtype == np.int32
+    assert np.abs(scene.decode_positions(steps, starts, (114.3, 30.6)) - coords).max() <= 0.5e-7
 
 
 def test_the_buildings_message_is_far_smaller_than_the_same_buildings_as_geojson(small_city):

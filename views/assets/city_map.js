@@ -22,7 +22,25 @@
     for (const [name, spec] of Object.entries(header.arrays)) {
       arrays[name] = new TYPED[spec.dtype](buffer, body + spec.offset, spec.length);
     }
+    if (header.meta.positions === "delta-int32-1e-7") {
+      arrays.positions = sumSteps(arrays.positions, arrays.starts);
+    }
     return {meta: header.meta, arrays: arrays};
+  }
+
+  // Positions come as int32 steps of 1e-7 degree from the previous vertex of the ring (the first from the
+  // origin): add them up into float32 degree offsets from the origin (layers/scene.py encode_positions).
+  function sumSteps(steps, starts) {
+    const out = new Float32Array(steps.length);
+    const rings = starts.length - 1;
+    for (let r = 0; r < rings; r++) {
+      let x = 0, y = 0;
+      for (let v = starts[r]; v < starts[r + 1]; v++) {
+        x += steps[2 * v]; y += steps[2 * v + 1];
+        out[2 * v] = x * 1e-7; out[2 * v + 1] = y * 1e-7;
+      }
+    }
+    return out;
   }
 
   const cache = {};
