@@ -78,6 +78,21 @@ def decode_positions(steps: np.ndarray, starts: np.ndarray, origin: tuple[float,
     return (summed - before[ring]) * POSITION_UNIT + np.asarray(origin)
 
 
+def _message(
+    layer: str,
+    count: int,
+    coords: np.ndarray,
+    starts: np.ndarray,
+    origin: tuple[float, float],
+    arrays: dict[str, np.ndarray],
+    **meta: object,
+) -> bytes:
+    """A layer message: encoded ring positions and starts, the layer's own arrays, and meta."""
+    geometry = {"positions": encode_positions(coords, starts, origin), "starts": starts.astype(np.uint32)}
+    head = {"layer": layer, "count": count, "origin": list(origin), "positions": POSITION_ENCODING}
+    return encode(geometry | arrays, head | meta)
+
+
 def buildings_message(buildings: gpd.GeoDataFrame, origin: tuple[float, float]) -> bytes:
     """Extruded building footprints with height, floors, use and residents."""
     coords, starts, feature = exteriors_of(buildings.geometry.to_numpy())
@@ -89,16 +104,13 @@ def buildings_message(buildings: gpd.GeoDataFrame, origin: tuple[float, float]) 
         unknown = sorted(set(buildings.loc[use_index.isna(), "use"]))
         raise ValueError(f"buildings have uses {unknown} with no colour; known uses: {uses}")
     arrays = {
-        "positions": encode_positions(coords, starts, origin),
-        "starts": starts.astype(np.uint32),
         "height": buildings["height_m"].to_numpy(dtype=np.float32),
         "floors": buildings["floors"].to_numpy(dtype=np.uint16),
         "use": use_index.to_numpy(dtype=np.uint8),
         "residents": buildings["residents"].to_numpy(dtype=np.uint32),
     }
-    meta = {"layer": "buildings", "count": len(buildings), "origin": list(origin), "positions": POSITION_ENCODING,
-            "uses": uses, "colours": [list(c) for c in USE_COLOURS.values()]}
-    return encode(arrays, meta)
+    return _message("buildings", len(buildings), coords, starts, origin, arrays,
+                    uses=uses, colours=[list(c) for c in USE_COLOURS.values()])
 
 
 def population_message(layer: PopulationLayer, resolution: int, origin: tuple[float, float]) -> bytes:
@@ -106,36 +118,19 @@ def population_message(layer: PopulationLayer, resolution: int, origin: tuple[fl
     cells = layer.at(resolution)
     coords, starts = cells_to_rings(cells["cell"].to_numpy())
     residents = cells["residents"].to_numpy()
-    arrays = {
-        "positions": encode_positions(coords, starts, origin),
-        "starts": starts.astype(np.uint32),
-        "residents": residents.astype(np.uint32),
-    }
-    meta = {"layer": "population", "resolution": resolution, "count": len(cells), "origin": list(origin), "positions": POSITION_ENCODING,
-            "max": int(residents.max(initial=0)), "total": int(residents.sum())}
-    return encode(arrays, meta)
+    return _message("population", len(cells), coords, starts, origin, {"residents": residents.astype(np.uint32)},
+                    resolution=resolution, max=int(residents.max(initial=0)), total=int(residents.sum()))
 
 
 def outlines_message(units: gpd.GeoDataFrame, origin: tuple[float, float], *, layer: str) -> bytes:
     """Boundary lines of administrative units (every ring, holes too) with their codes and names as meta."""
     coords, starts, feature = rings_of(units.geometry.to_numpy())
-    arrays = {
-        "positions": encode_positions(coords, starts, origin),
-        "starts": starts.astype(np.uint32),
-        "feature": feature.astype(np.uint32),
-    }
-    meta = {"layer": layer, "count": len(units), "origin": list(origin), "positions": POSITION_ENCODING,
-            "codes": units["code"].tolist(), "names": units["name"].tolist()}
-    return encode(arrays, meta)
+    return _message(layer, len(units), coords, starts, origin, {"feature": feature.astype(np.uint32)},
+                    codes=units["code"].tolist(), names=units["name"].tolist())
 
 
 def areas_message(areas: gpd.GeoDataFrame, origin: tuple[float, float], *, layer: str) -> bytes:
     """Flat filled areas (water) by their exterior rings, with names as meta."""
     coords, starts, feature = exteriors_of(areas.geometry.to_numpy())
-    arrays = {
-        "positions": encode_positions(coords, starts, origin),
-        "starts": starts.astype(np.uint32),
-        "feature": feature.astype(np.uint32),
-    }
-    meta = {"layer": layer, "count": len(areas), "origin": list(origin), "positions": POSITION_ENCODING, "names": areas["name"].tolist()}
-    return encode(arrays, meta)
+    return _message(layer, len(areas), coords, starts, origin, {"feature": feature.astype(np.uint32)},
+                    names=areas["name"].tolist())
