@@ -35,6 +35,8 @@ def build_demo(
 ) -> dict:
     """Generate the demo city and write it to ``out``; returns the manifest."""
     out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise TwinError(f"{out} is a file, not a folder; choose a folder for the city with --out")
     if out.exists() and not (out / MANIFEST).exists() and any(out.iterdir()):
         raise TwinError(
             f"{out} exists and is not a demo city folder (it has no {MANIFEST}); "

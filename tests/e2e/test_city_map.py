@@ -105,6 +105,33 @@ def test_clicking_a_building_shows_its_address_floors_and_residents(session, cit
     page.screenshot(path=str(ARTIFACTS / "city_map_building.png"))
 
 
+def test_turning_on_population_draws_hexagons_over_the_city(session):
+    page, _, _ = session
+    before = _map_pixels(page)
+    page.get_by_label("Population 人口 (H3)").check()
+    page.wait_for_timeout(2000)
+    after = _map_pixels(page)
+    page.get_by_label("Population 人口 (H3)").uncheck()
+    page.wait_for_timeout(1000)
+    changed = (np.abs(after - before).sum(axis=-1) > 30).mean()
+    assert changed > 0.05, f"turning population on changed only {changed:.2%} of the map"
+
+
+def test_colouring_by_residents_recolours_the_buildings(session):
+    page, _, _ = session
+    by_use = _map_pixels(page)
+    page.get_by_label("Residents 人口").check()
+    page.wait_for_timeout(1500)
+    by_residents = _map_pixels(page)
+    page.get_by_label("Use 用途").check()
+    page.wait_for_timeout(1000)
+    changed = (np.abs(by_residents - by_use).sum(axis=-1) > 30).mean()
+    assert changed > 0.01, f"colouring by residents changed only {changed:.2%} of the map"
+    # commercial buildings (blue) have no residents and turn grey
+    blue = lambda p: (p[..., 2] > 150) & (p[..., 2] - p[..., 0] > 80)  # noqa: E731
+    assert blue(by_residents).mean() < blue(by_use).mean()
+
+
 def test_no_request_left_the_machine(session):
     _, requests, _ = session
     hosts = {urlparse(u).hostname for u in requests if not u.startswith(("data:", "blob:"))}

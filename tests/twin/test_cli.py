@@ -40,6 +40,28 @@ def test_serving_a_missing_city_prints_one_line_and_no_traceback(tmp_path):
     ]
 
 
+def test_building_onto_a_file_is_refused_in_one_line(tmp_path):
+    target = tmp_path / "city.txt"
+    target.write_text("keep me")
+    run = subprocess.run([str(TWIN), "demo", "build", "--buildings", "50", "--out", str(target)],
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 2
+    assert run.stderr.strip().splitlines()[-1] == (
+        f"error: {target} is a file, not a folder; choose a folder for the city with --out"
+    )
+    assert target.read_text() == "keep me"
+
+
+def test_building_where_nothing_can_be_written_names_the_path(tmp_path):
+    parent = tmp_path / "parent"
+    parent.write_text("a file where a folder should be")
+    run = subprocess.run([str(TWIN), "demo", "build", "--buildings", "50", "--out", str(parent / "city")],
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 2
+    last = run.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: ") and str(parent) in last and "Traceback" not in run.stderr
+
+
 def test_an_unknown_scale_is_refused_by_the_cli():
     result = CliRunner().invoke(main, ["demo", "build", "--scale", "huge"])
     assert result.exit_code == 2
