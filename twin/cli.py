@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import click
+import waitress
 
 from twin.errors import TwinError
 from twin.settings import Settings
@@ -74,4 +75,4 @@ def serve(data: Path | None, host: str | None, port: int | None) -> None:
     app = create_app(city)
     host, port = host or settings.host, port or settings.port
     click.echo(f"serving {city.manifest['buildings']:,} buildings at http://{host}:{port}", err=True)
-    app.run(host=host, port=port, debug=False)
+    waitress.serve(app.server, host=host, port=port, threads=8, ident="city-twin")

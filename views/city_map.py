@@ -33,13 +33,23 @@ def map_config(city: CityData, publisher: LayerPublisher) -> dict[str, Any]:
     }
 
 
-def legend() -> html.Div:
-    """The building-use colours, as the map draws them."""
-    rows = [
+def legend_rows(colour_by: str) -> list[html.Div]:
+    """What the building colours mean, for the current colouring."""
+    if colour_by == "residents":
+        ramp = "linear-gradient(90deg, rgb(255,255,178), rgb(253,141,60), rgb(189,0,38))"
+        return [
+            html.Div("Residents per building 楼栋人口"),
+            html.Div([html.Span(className="ramp", style={"background": ramp}), "few → many"]),
+            html.Div([html.Span(className="swatch", style={"background": "rgb(120,130,145)"}), "nobody lives here"]),
+        ]
+    return [
         html.Div([html.Span(className="swatch", style={"background": f"rgb{colour}"}), f"{USE_ZH[use]} {use}"])
         for use, colour in USE_COLOURS.items()
     ]
-    return html.Div(rows, id="map-legend")
+
+
+def legend() -> html.Div:
+    return html.Div(legend_rows("use"), id="map-legend")
 
 
 def layout(city: CityData, publisher: LayerPublisher) -> html.Div:
@@ -109,6 +119,10 @@ def register_callbacks(app: dash.Dash, city: CityData) -> None:
         Input("colour-by", "value"),
         Input("population-resolution", "value"),
     )
+
+    @app.callback(Output("map-legend", "children"), Input("colour-by", "value"), prevent_initial_call=True)
+    def show_legend(colour_by: str) -> list[html.Div]:
+        return legend_rows(colour_by)
 
     @app.callback(
         Output("building-panel", "children"), Input("picked-building", "data"), prevent_initial_call=True

@@ -120,9 +120,11 @@ def test_turning_on_population_draws_hexagons_over_the_city(session):
 def test_colouring_by_residents_recolours_the_buildings(session):
     page, _, _ = session
     by_use = _map_pixels(page)
+    assert "住宅 residential" in page.locator("#map-legend").inner_text()
     page.get_by_label("Residents 人口").check()
     page.wait_for_timeout(1500)
     by_residents = _map_pixels(page)
+    assert "Residents per building" in page.locator("#map-legend").inner_text()
     page.get_by_label("Use 用途").check()
     page.wait_for_timeout(1000)
     changed = (np.abs(by_residents - by_use).sum(axis=-1) > 30).mean()
