@@ -125,8 +125,10 @@ def population_message(layer: PopulationLayer, resolution: int, origin: tuple[fl
 def outlines_message(units: gpd.GeoDataFrame, origin: tuple[float, float], *, layer: str) -> bytes:
     """Boundary lines of administrative units (every ring, holes too) with their codes and names as meta."""
     coords, starts, feature = rings_of(units.geometry.to_numpy())
+    labels = shapely.get_coordinates(shapely.point_on_surface(units.geometry.to_numpy()))
     return _message(layer, len(units), coords, starts, origin, {"feature": feature.astype(np.uint32)},
-                    codes=units["code"].tolist(), names=units["name"].tolist())
+                    codes=units["code"].tolist(), names=units["name"].tolist(),
+                    label_positions=np.round(labels, 5).tolist())
 
 
 def areas_message(areas: gpd.GeoDataFrame, origin: tuple[float, float], *, layer: str) -> bytes:

@@ -44,6 +44,8 @@ def test_district_outlines_keep_every_ring_with_the_district_it_belongs_to(small
     d = small_city.districts
     arrays, meta = decode(scene.outlines_message(d, scene.origin_of(d), layer="districts"))
     assert meta["codes"] == d["code"].tolist()
+    labels = shapely.points(meta["label_positions"])
+    assert shapely.within(labels, d.geometry.to_numpy()).all()  # each name stands inside its district
     rings_per_district = np.bincount(arrays["feature"], minlength=len(d))
     expected = [len(shapely.get_rings(shapely.get_parts(g))) for g in d.geometry]
     assert rings_per_district.tolist() == expected

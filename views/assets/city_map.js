@@ -152,6 +152,24 @@
     }, offsets(layer.meta)));
   }
 
+  function labelLayer(layer) {
+    const data = layer.meta.names.map(function (name, i) {
+      return {name: name, position: layer.meta.label_positions[i]};
+    });
+    return new deck.TextLayer({
+      id: "district-labels",
+      data: data,
+      getPosition: function (d) { return d.position; },
+      getText: function (d) { return d.name; },
+      characterSet: "auto",
+      fontFamily: getComputedStyle(document.body).fontFamily,
+      getSize: 20, getColor: [255, 255, 255, 240], fontWeight: "bold",
+      background: true, getBackgroundColor: [11, 22, 34, 190], backgroundPadding: [6, 3],
+      billboard: true,
+      parameters: {depthCompare: "always"},
+    });
+  }
+
   function tooltip(info) {
     if (info.index < 0 || !info.layer) return null;
     const id = info.layer.id;
@@ -214,6 +232,7 @@
       if (loaded.population) layers.push(populationLayer(loaded.population));
       if (loaded.districts) layers.push(outlineLayer(loaded.districts));
       if (loaded.buildings) layers.push(buildingsLayer(loaded.buildings, colourBy));
+      if (loaded.districts) layers.push(labelLayer(loaded.districts));
 
       if (!twinMap.deck) {
         twinMap.deck = new deck.Deck({
