@@ -16,7 +16,7 @@ import shapely
 from cim.demo_scale import URBAN_LENGTH_M, ScaleSpec
 from cim.land import Land
 from cim.local_frame import to_local
-from cim.wuhan import CITY_CENTRE, DISTRICTS
+from cim.wuhan import CITY_CENTRE, DISTRICTS, SUB_CENTRES
 
 #: Building uses, in the order of the ``use`` index.
 USES: tuple[str, ...] = ("residential", "commercial", "industrial", "public")
@@ -56,6 +56,11 @@ def compound_sites(land: Land, spec: ScaleSpec, rng: np.random.Generator) -> Sit
     r_core = np.hypot(x - cx[0], y - cy[0])
     weight = np.exp(-r_core / spec.spread_m)
     urbanity = np.exp(-r_core / URBAN_LENGTH_M)
+    for _, lon, lat, strength in SUB_CENTRES:
+        sx, sy = to_local(np.array([lon]), np.array([lat]))
+        r_sub = np.hypot(x - sx[0], y - sy[0])
+        weight = weight + strength * np.exp(-r_sub / (spec.spread_m * 0.6))
+        urbanity = np.maximum(urbanity, strength * np.exp(-r_sub / (URBAN_LENGTH_M * 0.6)))
     total_10k = sum(d.residents_10k for d in DISTRICTS)
     for i, d in enumerate(DISTRICTS):
         if d.core:
@@ -65,6 +70,12 @@ def compound_sites(land: Land, spec: ScaleSpec, rng: np.random.Generator) -> Sit
         share = d.residents_10k / total_10k
         weight = weight + 0.6 * share * np.exp(-r_town / (spec.spread_m / 2)) * (district == i)
         urbanity = np.maximum(urbanity, 0.3 * np.exp(-r_town / 4000.0))
+    if spec.census_weighting:
+        # scale each district's weight so that its expected share of compounds is its share of residents
+        census = np.array([d.residents_10k for d in DISTRICTS]) / total_10k
+        mass = np.bincount(district, weights=weight, minlength=len(DISTRICTS))
+        factor = np.divide(census, mass / mass.sum(), out=np.zeros_like(census), where=mass > 0)
+        weight = weight * factor[district] ** spec.census_weighting
     weight = weight + 1e-9  # every site can be drawn
     # Weighted sampling without replacement (Efraimidis-Spirakis): the largest log(U)/w win.
     wanted = min(len(x), spec.buildings)  # at most one compound per building

@@ -26,6 +26,9 @@ class ScaleSpec:
     grids_per_community: float
     communities_per_street: float
     spread_m: float  # e-folding distance of the density of compounds around the centre
+    #: 0: compounds crowd the centre (a small city is its core); 1: each district gets buildings in
+    #: proportion to its census residents (the full-scale city)
+    census_weighting: float = 0.0
 
     def __post_init__(self) -> None:
         if self.buildings < 1:
@@ -46,6 +49,6 @@ def scale_spec(scale: Scale | str, *, buildings: int | None = None) -> ScaleSpec
     n = buildings if buildings is not None else (4000 if scale is Scale.SMALL else CITY_BUILDINGS)
     residents = round(CITY_RESIDENTS * n / CITY_BUILDINGS)
     if scale is Scale.CITY:
-        return ScaleSpec(n, residents, 3.0, 4.0, 16.0, spread_m=URBAN_LENGTH_M)
+        return ScaleSpec(n, residents, 3.0, 4.0, 16.0, spread_m=URBAN_LENGTH_M, census_weighting=1.0)
     spread = max(900.0, URBAN_LENGTH_M * math.sqrt(n / CITY_BUILDINGS))
     return ScaleSpec(n, residents, 3.0, 4.0, 5.0, spread_m=spread)

@@ -46,6 +46,7 @@ from cim.names import (
     unique_names,
 )
 from cim.nesting import Hierarchy, nest_units, serials
+from cim.wuhan import DISTRICTS
 
 __all__ = ["USES", "USE_ZH", "DemoCity", "Scale", "ScaleSpec", "generate_city", "scale_spec"]
 
@@ -233,11 +234,23 @@ def _buildings_frame(
 
 
 def _residents(buildings: gpd.GeoDataFrame, spec: ScaleSpec, rng: np.random.Generator) -> pd.DataFrame:
-    """One row per resident, living in a residential building in proportion to its dwellings."""
+    """One row per resident, living in a residential building in proportion to its dwellings.
+
+    With census weighting, each district first gets its census share of the residents (blended with
+    its share of the dwellings by ``spec.census_weighting``), then its buildings share them by dwellings.
+    """
     dwellings = buildings["dwellings"].to_numpy().astype(float)
     if spec.residents and dwellings.sum() == 0:
         raise ValueError("the demo city has no dwellings to house its residents; generate more buildings")
-    per_building = rng.multinomial(spec.residents, dwellings / dwellings.sum()) if spec.residents else (
+    codes = np.array([d.code for d in DISTRICTS])
+    district = np.searchsorted(codes, buildings[Level.DISTRICT.column].to_numpy())
+    by_district = np.bincount(district, weights=dwellings, minlength=len(codes))
+    census = np.array([d.residents_10k for d in DISTRICTS]) * (by_district > 0)
+    alpha = spec.census_weighting
+    share = alpha * census / census.sum() + (1 - alpha) * by_district / by_district.sum()
+    p = share[district] * np.divide(dwellings, by_district[district], out=np.zeros_like(dwellings),
+                                    where=by_district[district] > 0)
+    per_building = rng.multinomial(spec.residents, p / p.sum()) if spec.residents else (
         np.zeros(len(buildings), dtype=np.int64))
     index = np.repeat(np.arange(len(buildings), dtype=np.int32), per_building)
     n = len(index)

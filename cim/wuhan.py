@@ -55,6 +55,12 @@ DISTRICTS: tuple[District, ...] = (
 
 #: The city centre the density falls off from: the confluence at 龙王庙 / the Yangtze bridge.
 CITY_CENTRE = (114.29, 30.58)
+#: Secondary urban centres (name, lon, lat, strength 0-1): high-rise clusters away from the confluence.
+SUB_CENTRES: tuple[tuple[str, float, float, float], ...] = (
+    ("光谷", 114.40, 30.505, 0.8),  # Optics Valley, 洪山/东湖高新
+    ("后湖", 114.30, 30.665, 0.5),  # north Hankou
+    ("沌口", 114.16, 30.49, 0.5),  # Zhuankou, 经开区
+)
 #: Residents of Wuhan at full scale (about 13.7 million).
 CITY_RESIDENTS = 13_700_000
 #: Buildings at full scale.
