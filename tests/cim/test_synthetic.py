@@ -125,3 +125,18 @@ def test_standard_addresses_name_district_street_road_number_compound_and_buildi
         f"{b['compound_name']}{b['building_no']}栋"
     )
     assert small_city.buildings["address"].is_unique
+
+
+def test_the_city_scale_gives_each_district_its_census_share_of_residents():
+    city = generate_city(1, "city", buildings=20_000)
+    shares = city.buildings.groupby("district_code")["residents"].sum() / len(city.residents)
+    total = sum(d.residents_10k for d in DISTRICTS)
+    for d in DISTRICTS:
+        assert shares[d.code] == pytest.approx(d.residents_10k / total, abs=0.005), d.name_zh
+
+
+def test_the_small_scale_crowds_the_core_instead():
+    city = generate_city(1, "small")
+    core = {d.code for d in DISTRICTS if d.core}
+    in_core = city.buildings["district_code"].isin(core).mean()
+    assert in_core > 0.75
