@@ -23,13 +23,11 @@ LAYER_OPTIONS = [
 DEFAULT_LAYERS = ["buildings", "districts", "water"]
 
 
-def map_config(city: CityData, publisher: LayerPublisher) -> dict[str, Any]:
-    resolutions = list(city.population.resolutions)
+def map_config(publisher: LayerPublisher) -> dict[str, Any]:
+    """What the browser needs to start the map: the first view and where each layer is."""
     return {
-        "origin": list(publisher.origin),
         "view": {"longitude": 114.30, "latitude": 30.575, "zoom": 12.6, "pitch": 50, "bearing": -20},
         "urls": {name: f"/api/layers/{name}.bin" for name in publisher.builders()},
-        "resolutions": resolutions,
     }
 
 
@@ -103,7 +101,7 @@ def layout(city: CityData, publisher: LayerPublisher) -> html.Div:
                 ],
                 className="body",
             ),
-            dcc.Store(id="map-config", data=map_config(city, publisher)),
+            dcc.Store(id="map-config", data=map_config(publisher)),
             dcc.Store(id="picked-building"),
         ],
         className="page",
