@@ -9,7 +9,7 @@ import click
 import waitress
 
 from twin.errors import TwinError
-from twin.settings import Settings
+from twin.settings import load_settings
 
 
 class _Group(click.Group):
@@ -52,7 +52,7 @@ def demo_build(scale: str, seed: int, out: Path | None, buildings: int | None) -
     """Generate the demo city and its population layer into a data folder."""
     from twin.demo import build_demo
 
-    out = out or Settings().data
+    out = out or load_settings().data
     manifest = build_demo(out, seed=seed, scale=scale, buildings=buildings, progress=lambda m: click.echo(m, err=True))
     click.echo(
         f"built {manifest['buildings']:,} buildings and {manifest['residents']:,} residents "
@@ -70,7 +70,7 @@ def serve(data: Path | None, host: str | None, port: int | None) -> None:
     from app import create_app
     from twin.city_data import load_city
 
-    settings = Settings()
+    settings = load_settings()
     city = load_city(data or settings.data)
     app = create_app(city)
     host, port = host or settings.host, port or settings.port

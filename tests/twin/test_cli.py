@@ -62,6 +62,18 @@ def test_building_where_nothing_can_be_written_names_the_path(tmp_path):
     assert last.startswith("error: ") and str(parent) in last and "Traceback" not in run.stderr
 
 
+def test_a_bad_setting_in_the_environment_is_one_line_naming_the_variable(tmp_path):
+    import os
+
+    env = {**os.environ, "TWIN_PORT": "70000"}
+    run = subprocess.run([str(TWIN), "serve", "--data", str(tmp_path)], capture_output=True, text=True, env=env,
+                         timeout=60)
+    assert run.returncode == 2
+    assert run.stderr.strip().splitlines() == [
+        "error: TWIN_PORT='70000' is not valid: Input should be less than or equal to 65535; fix or unset TWIN_PORT"
+    ]
+
+
 def test_an_unknown_scale_is_refused_by_the_cli():
     result = CliRunner().invoke(main, ["demo", "build", "--scale", "huge"])
     assert result.exit_code == 2
