@@ -49,7 +49,10 @@
       cache[url] = fetch(url).then(function (r) {
         if (!r.ok) throw new Error("layer " + url + " answered " + r.status);
         return r.arrayBuffer();
-      }).then(decodeLayer);
+      }).then(decodeLayer).catch(function (err) {
+        delete cache[url];  // the next render asks again
+        throw err;
+      });
     }
     return cache[url];
   }
@@ -153,12 +156,14 @@
   }
 
   function labelLayer(layer) {
-    const data = layer.meta.names.map(function (name, i) {
-      return {name: name, position: layer.meta.label_positions[i]};
-    });
+    if (!layer.labels) {  // one array per layer, so deck.gl sees the same data on every render
+      layer.labels = layer.meta.names.map(function (name, i) {
+        return {name: name, position: layer.meta.label_positions[i]};
+      });
+    }
     return new deck.TextLayer({
       id: "district-labels",
-      data: data,
+      data: layer.labels,
       getPosition: function (d) { return d.position; },
       getText: function (d) { return d.name; },
       characterSet: "auto",
@@ -215,7 +220,9 @@
     loaded: {},
     frames: 0,
     firstFrameAt: null, // ms since navigation start, when the first frame with the layers was drawn
+    renders: 0,
     render: async function (config, visible, colourBy, resolution) {
+      const ticket = ++twinMap.renders;
       const urls = config.urls;
       const want = new Set(visible || []);
       const jobs = {land: fetchLayer(urls.land)};
@@ -225,6 +232,7 @@
       if (want.has("population")) jobs.population = fetchLayer(urls["population-r" + resolution]);
       const loaded = {};
       for (const [k, p] of Object.entries(jobs)) loaded[k] = await p;
+      if (ticket !== twinMap.renders) return;  // a newer choice of layers came in while these loaded
       twinMap.loaded = loaded;
 
       const layers = [areaLayer(loaded.land, "land", [28, 38, 52])];
