@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import threading
 from collections.abc import Callable
 
 import flask
@@ -20,6 +21,7 @@ class LayerPublisher:
         self.city = city
         self.origin = scene.origin_of(city.districts)
         self._messages: dict[str, tuple[bytes, bytes]] = {}
+        self._lock = threading.Lock()  # the server answers on several threads; build each message once
 
     def builders(self) -> dict[str, Callable[[], bytes]]:
         city, origin = self.city, self.origin
@@ -34,13 +36,14 @@ class LayerPublisher:
         return out
 
     def message(self, name: str) -> tuple[bytes, bytes]:
-        if name not in self._messages:
-            builders = self.builders()
-            if name not in builders:
-                raise NotFound(f"no layer named {name!r}; layers: {', '.join(sorted(builders))}")
-            plain = builders[name]()
-            self._messages[name] = (plain, gzip.compress(plain, compresslevel=6))
-        return self._messages[name]
+        with self._lock:
+            if name not in self._messages:
+                builders = self.builders()
+                if name not in builders:
+                    raise NotFound(f"no layer named {name!r}; layers: {', '.join(sorted(builders))}")
+                plain = builders[name]()
+                self._messages[name] = (plain, gzip.compress(plain, compresslevel=6))
+            return self._messages[name]
 
 
 def register(server: flask.Flask, publisher: LayerPublisher) -> None:
