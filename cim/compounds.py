@@ -135,9 +135,10 @@ def lay_out_compounds(sites: Sites, spec: ScaleSpec, rng: np.random.Generator) -
     first = np.concatenate([[0], np.cumsum(per)])
     # keep just enough compounds for the buildings wanted; the last one may be partly built
     kept = int(np.searchsorted(first, spec.buildings, side="left"))
-    if first[kept] < spec.buildings:
+    if kept == len(first):
         raise ValueError(
-            f"the city has room for {first[kept]} buildings, fewer than the {spec.buildings} asked for"
+            f"the city has room for {int(first[-1]):,} buildings, fewer than the {spec.buildings:,} asked for; "
+            f"ask for fewer buildings"
         )
     per = per[:kept].copy()
     per[-1] -= first[kept] - spec.buildings

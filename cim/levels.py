@@ -83,8 +83,11 @@ def level_of(code: str) -> Level:
     >>> level_of("420106003")
     <Level.STREET: 3>
     """
-    if not code.isdigit():
-        raise CodeError(f"level code {code!r} has non-digit characters; codes are 6 to 20 digits")
+    if not (code.isascii() and code.isdigit()):
+        raise CodeError(
+            f"level code {code!r} has characters other than the digits 0-9 (full-width digits too); "
+            f"codes are 6 to 20 ASCII digits"
+        )
     if code == CITY_CODE:
         return Level.CITY
     for level in Level:

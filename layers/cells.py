@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from concurrent.futures import ThreadPoolExecutor
+from itertools import pairwise
 
 import h3
 import numpy as np
@@ -51,10 +52,11 @@ def points_to_cells(lon: np.ndarray, lat: np.ndarray, resolution: int) -> np.nda
     if len(lon) < PARALLEL_FROM:
         return np.asarray(coordinates_to_cells(lat, lon, resolution)).astype(np.uint64, copy=False)
     # h3ronpy releases the GIL: index one chunk per core
-    chunks = np.array_split(np.arange(len(lon)), os.cpu_count() or 1)
-    with ThreadPoolExecutor(len(chunks)) as pool:
-        parts = pool.map(lambda c: np.asarray(coordinates_to_cells(lat[c[0] : c[-1] + 1], lon[c[0] : c[-1] + 1],
-                                                                   resolution)), chunks)
+    bounds = np.linspace(0, len(lon), (os.cpu_count() or 1) + 1).astype(int)
+    spans = list(pairwise(bounds))
+    with ThreadPoolExecutor(len(spans)) as pool:
+        parts = pool.map(lambda s: np.asarray(coordinates_to_cells(lat[s[0] : s[1]], lon[s[0] : s[1]], resolution)),
+                         spans)
         return np.concatenate(list(parts)).astype(np.uint64, copy=False)
 
 

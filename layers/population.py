@@ -43,8 +43,10 @@ class PopulationLayer:
 
     @property
     def total(self) -> int:
-        finest = max(self.resolutions)
-        return int(self.at(finest)["residents"].sum())
+        """Residents in the layer (the same at every resolution); 0 for an empty layer."""
+        if not self.resolutions:
+            return 0
+        return int(self.at(max(self.resolutions))["residents"].sum())
 
 
 def count_cells(cells: np.ndarray, weights: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -76,16 +78,26 @@ def build_population_layer(
     No Python loop runs per resident: cells come from h3ronpy over whole arrays, counts from one sort,
     and each coarser resolution from bit operations on the (far fewer) occupied fine cells.
     """
-    bad = [r for r in coarser if r >= resolution]
+    coarser = tuple(sorted(set(coarser), reverse=True))
+    bad = sorted(r for r in coarser if r >= resolution)
     if bad:
         raise CellError(f"roll-up resolutions {bad} are not coarser than the layer's resolution {resolution}")
-    if weights is not None and len(weights) != len(lon):
-        raise CellError(f"got {len(weights)} weights for {len(lon)} points; give one weight per point")
+    if weights is not None:
+        weights = np.asarray(weights)
+        if len(weights) != len(lon):
+            raise CellError(f"got {len(weights)} weights for {len(lon)} points; give one weight per point")
+        wrong = ~np.isfinite(weights) | (weights < 0) | (weights != np.round(weights))
+        if wrong.any():
+            i = int(np.flatnonzero(wrong)[0])
+            raise CellError(
+                f"weights count residents, so they must be whole numbers from 0 up; "
+                f"weight {i} is {weights[i]!r}"
+            )
     cells, counts = count_cells(points_to_cells(lon, lat, resolution), weights)
     occupied = counts > 0
     cells, counts = cells[occupied], counts[occupied]
     parts = [_part(resolution, cells, counts)]
-    for res in sorted(coarser, reverse=True):
+    for res in coarser:
         parents, sums = count_cells(cells_to_parents(cells, res), counts)
         parts.append(_part(res, parents, sums))
     return PopulationLayer(pd.concat(parts, ignore_index=True))

@@ -76,9 +76,10 @@ def load_city(folder: Path) -> CityData:
         raise TwinError(
             f"{manifest_path} is not valid JSON ({exc}); rebuild with: twin demo build --out {folder}"
         ) from None
-    if manifest.get("format") != FORMAT:
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        found = manifest.get("format") if isinstance(manifest, dict) else type(manifest).__name__
         raise TwinError(
-            f"{folder} holds format {manifest.get('format')!r}, this version reads {FORMAT!r}; "
+            f"{folder} holds format {found!r}, this version reads {FORMAT!r}; "
             f"rebuild with: twin demo build --out {folder}"
         )
     try:

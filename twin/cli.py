@@ -44,7 +44,8 @@ def demo() -> None:
 @click.option("--scale", type=click.Choice(["small", "city"]), default="small", show_default=True,
               help="small renders fast (4,000 buildings); "
               "city is Wuhan's full scale (300 k buildings, 13.7 M residents)")
-@click.option("--seed", type=int, default=0, show_default=True, help="the same seed always gives the same city")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
+              help="the same seed always gives the same city")
 @click.option("--out", type=click.Path(path_type=Path), default=None,
               help="folder to write the city to  [default: TWIN_DATA or data/demo]")
 @click.option("--buildings", type=click.IntRange(min=1), default=None, help="override the number of buildings")
@@ -75,4 +76,9 @@ def serve(data: Path | None, host: str | None, port: int | None) -> None:
     app = create_app(city)
     host, port = host or settings.host, port or settings.port
     click.echo(f"serving {city.manifest['buildings']:,} buildings at http://{host}:{port}", err=True)
-    waitress.serve(app.server, host=host, port=port, threads=8, ident="city-twin")
+    try:
+        waitress.serve(app.server, host=host, port=port, threads=8, ident="city-twin")
+    except OSError as exc:
+        raise TwinError(
+            f"cannot listen on {host}:{port} ({exc.strerror or exc}); choose another --port or TWIN_PORT"
+        ) from None

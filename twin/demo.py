@@ -43,8 +43,11 @@ def build_demo(
             f"choose an empty or new folder with --out"
         )
     started = time.perf_counter()
-    progress(f"generating the {Scale(scale).value} demo city (seed {seed})")
-    city = generate_city(seed, scale, buildings=buildings)
+    progress(f"generating the {scale} demo city (seed {seed})")
+    try:
+        city = generate_city(seed, scale, buildings=buildings)
+    except ValueError as exc:  # a city that cannot be made from these options: say why, no traceback
+        raise TwinError(f"cannot build the demo city: {exc}") from None
     progress(f"indexing {len(city.residents):,} residents on H3, once per building")
     b = city.buildings
     population = build_population_layer(b["lon"].to_numpy(), b["lat"].to_numpy(), weights=b["residents"].to_numpy())
@@ -91,5 +94,10 @@ def _swap_in(tmp: Path, out: Path) -> None:
     old = out.parent / f".{out.name}.old-{os.getpid()}"
     if out.exists():
         out.rename(old)
-    tmp.rename(out)
+    try:
+        tmp.rename(out)
+    except OSError:
+        if old.exists():
+            old.rename(out)  # put the previous city back
+        raise
     shutil.rmtree(old, ignore_errors=True)

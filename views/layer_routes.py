@@ -50,7 +50,7 @@ def register(server: flask.Flask, publisher: LayerPublisher) -> None:
     @server.get("/api/layers/<name>.bin")
     def layer(name: str) -> flask.Response:
         plain, packed = publisher.message(name)
-        if "gzip" in flask.request.headers.get("Accept-Encoding", ""):
+        if flask.request.accept_encodings["gzip"] > 0:
             response = flask.Response(packed, mimetype=MEDIA_TYPE)
             response.headers["Content-Encoding"] = "gzip"
         else:

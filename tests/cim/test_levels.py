@@ -19,7 +19,8 @@ def test_a_code_s_length_names_its_level(code, level):
 
 @pytest.mark.parametrize(
     ("code", "message"),
-    [("4201x6", "non-digit characters"), ("4201061", "has 7 digits; a level code has one of")],
+    [("4201x6", "characters other than the digits 0-9"), ("４２０１０６", r"\(full-width digits too\)"),
+     ("4201061", "has 7 digits; a level code has one of")],
 )
 def test_malformed_codes_are_refused_with_what_is_wrong(code, message):
     with pytest.raises(CodeError, match=message):

@@ -74,6 +74,35 @@ def test_a_bad_setting_in_the_environment_is_one_line_naming_the_variable(tmp_pa
     ]
 
 
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [(["--buildings", "3000000"], "error: cannot build the demo city: the city has room for"),
+     (["--buildings", "1", "--seed", "11"], "error: cannot build the demo city: the demo city has no dwellings"),
+     (["--seed", "-1"], "Invalid value for '--seed': -1 is not in the range x>=0")],
+)
+def test_impossible_cities_are_refused_in_one_line(tmp_path, args, message):
+    run = subprocess.run([str(TWIN), "demo", "build", "--out", str(tmp_path / "c"), *args], capture_output=True,
+                         text=True, timeout=300)
+    assert run.returncode == 2
+    assert message in run.stderr.strip().splitlines()[-1]
+    assert "Traceback" not in run.stderr
+    assert not (tmp_path / "c").exists()
+
+
+def test_a_port_already_taken_names_the_port(city_data, built_city_dir):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        run = subprocess.run([str(TWIN), "serve", "--data", str(built_city_dir), "--port", str(port)],
+                             capture_output=True, text=True, timeout=120)
+    assert run.returncode == 2
+    assert run.stderr.strip().splitlines()[-1].startswith(f"error: cannot listen on 127.0.0.1:{port} (")
+    assert run.stderr.strip().splitlines()[-1].endswith("choose another --port or TWIN_PORT")
+
+
 def test_an_unknown_scale_is_refused_by_the_cli():
     result = CliRunner().invoke(main, ["demo", "build", "--scale", "huge"])
     assert result.exit_code == 2

@@ -61,6 +61,12 @@ def test_a_failed_build_leaves_the_previous_city_untouched(tmp_path, monkeypatch
     assert sorted(p.name for p in tmp_path.iterdir()) == ["city"]  # no temporary folder left behind
 
 
+def test_a_manifest_that_is_not_an_object_is_refused(tmp_path):
+    (tmp_path / MANIFEST).write_text("[1]")
+    with pytest.raises(TwinError, match="holds format 'list', this version reads"):
+        load_city(tmp_path)
+
+
 def test_building_into_a_folder_of_other_files_is_refused(tmp_path):
     (tmp_path / "notes.txt").write_text("mine")
     with pytest.raises(TwinError, match="exists and is not a demo city folder"):

@@ -24,6 +24,8 @@ def test_the_buildings_layer_is_served_as_binary_and_gzipped_when_asked(client, 
     assert packed.headers["Content-Encoding"] == "gzip"
     assert gzip.decompress(packed.data) == plain.data
     assert len(packed.data) < len(plain.data)
+    refused = client.get("/api/layers/buildings.bin", headers={"Accept-Encoding": "gzip;q=0, identity"})
+    assert "Content-Encoding" not in refused.headers and refused.data == plain.data
 
 
 @pytest.mark.parametrize("name", ["districts", "land", "water", "population-r9", "population-r5"])
