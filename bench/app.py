@@ -3,8 +3,8 @@
     python -m bench.app [--data DIR] [--scale city|small]
 
 Ours: the app as users get it (``twin serve``): Dash page, deck.gl from our server, layers as binary
-typed arrays (gzip when the browser asks). Baseline, in the same run and the same browser: the same
-layers (buildings, population hexagons at res 8, district outlines, land, water) as pydeck writes them,
+typed arrays (gzip when the browser asks). Baseline, in the same run and the same browser: the layers
+of the app's first view (buildings, district outlines and names, land, water) as pydeck writes them,
 one JSON document, gzip too, drawn by pydeck's own ``createDeck`` from the same deck.gl bundle.
 Time runs from navigation start to the end of deck.gl's first frame with the layers in it.
 """
@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import argparse
 import gzip
-import subprocess
 import sys
 import threading
 import time
 import urllib.request
 from pathlib import Path
+from urllib.parse import urlparse
 
 import flask
 import numpy as np
@@ -26,18 +26,17 @@ import pydeck as pdk
 from playwright.sync_api import sync_playwright
 from werkzeug.serving import make_server
 
+from bench.chromium import CHROMIUM, CHROMIUM_ARGS, free_port
 from bench.common import report
+from bench.server import serve_city
 from layers import scene
-from layers.cells import cell_to_string
 from twin.city_data import CityData, load_city
 from twin.demo import build_demo
+from views.city_map import INITIAL_VIEW
 from views.vendor import DECK_DIR
 
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--use-angle=swiftshader", "--enable-unsafe-swiftshader", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
-]
-VIEW = {"longitude": 114.30, "latitude": 30.575, "zoom": 12.6, "pitch": 50, "bearing": -20}
+OUT = Path("bench/out")
+DEFAULT_LAYERS = ("land", "water", "districts", "buildings")  # what the app fetches for its first view
 
 BASELINE_PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>pydeck JSON baseline</title>
 <style>html,body{margin:0;height:100%;background:#0b1622}#map{position:absolute;inset:0}</style></head>
@@ -61,9 +60,8 @@ def pydeck_json(city: CityData) -> str:
         for g, h, f, u, r, k in zip(b.geometry, b["height_m"], b["floors"].tolist(), b["use"], b["residents"].tolist(),
                                     use_index, strict=True)
     ]
-    hexes = city.population.at(8)
-    population = [{"hex": cell_to_string(c), "residents": int(r)} for c, r in zip(hexes["cell"], hexes["residents"],
-                                                                                strict=True)]
+    labels = [{"name": n, "position": [p.x, p.y]}
+              for n, p in zip(city.districts["name"], city.districts.geometry.representative_point(), strict=True)]
     outlines = [{"path": np.round(np.asarray(ring.coords), 6).tolist()}
                 for g in city.districts.geometry for part in getattr(g, "geoms", [g])
                 for ring in [part.exterior, *part.interiors]]
@@ -74,18 +72,20 @@ def pydeck_json(city: CityData) -> str:
     layers = [
         pdk.Layer("SolidPolygonLayer", land, id="land", get_polygon="polygon", get_fill_color=[28, 38, 52]),
         pdk.Layer("SolidPolygonLayer", water, id="water", get_polygon="polygon", get_fill_color=[38, 92, 150]),
-        pdk.Layer("H3HexagonLayer", population, id="population", get_hexagon="hex", get_fill_color=[240, 59, 32, 150],
-                  extruded=False, pickable=True),
         pdk.Layer("PathLayer", outlines, id="districts", get_path="path", get_color=[235, 240, 255, 200],
                   get_width=2, width_units="pixels"),
         pdk.Layer("SolidPolygonLayer", buildings, id="buildings", get_polygon="polygon", get_elevation="height",
                   get_fill_color="color", extruded=True, pickable=True),
+        pdk.Layer("TextLayer", labels, id="district-labels", get_position="position", get_text="name",
+                  character_set="auto", get_size=20, get_color=[255, 255, 255, 240]),
     ]
-    deck = pdk.Deck(layers=layers, initial_view_state=pdk.ViewState(**VIEW), map_provider=None, map_style=None)
+    deck = pdk.Deck(layers=layers, initial_view_state=pdk.ViewState(**INITIAL_VIEW), map_provider=None,
+                    map_style=None)
     return deck.to_json()
 
 
-def serve_baseline(spec: str, port: int) -> threading.Thread:
+def serve_baseline(spec: str, port: int) -> object:
+    """Serve the baseline page in a thread; returns the server (call ``shutdown()``)."""
     app = flask.Flask("pydeck-baseline")
     packed = gzip.compress(spec.encode(), compresslevel=6)
 
@@ -106,9 +106,8 @@ def serve_baseline(spec: str, port: int) -> threading.Thread:
         return flask.Response(spec, mimetype="application/json")
 
     server = make_server("127.0.0.1", port, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    return thread
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
 
 
 def measure(browser, url: str, first_frame_js: str, timeout_s: float) -> dict:
@@ -121,6 +120,13 @@ def measure(browser, url: str, first_frame_js: str, timeout_s: float) -> dict:
 def _measure(browser, url: str, first_frame_js: str, timeout_s: float) -> dict:
     """Load ``url`` in a fresh page; bytes on the wire per URL path and ms to the first frame."""
     page = browser.new_page(viewport={"width": 1400, "height": 860})
+    try:
+        return _measure_page(page, url, first_frame_js, timeout_s)
+    finally:
+        page.close()
+
+
+def _measure_page(page, url: str, first_frame_js: str, timeout_s: float) -> dict:
     cdp = page.context.new_cdp_session(page)
     cdp.send("Network.enable")
     urls: dict[str, str] = {}
@@ -134,8 +140,7 @@ def _measure(browser, url: str, first_frame_js: str, timeout_s: float) -> dict:
     first_ms = page.evaluate(first_frame_js)
     page.wait_for_timeout(500)
     by_path = {urls.get(k, "?").split("://", 1)[-1].split("/", 1)[-1]: v for k, v in sizes.items()}
-    page.screenshot(path=str(Path("bench/out") / f"{url.split(':')[2].split('/')[0]}.png"))
-    page.close()
+    page.screenshot(path=str(OUT / f"{urlparse(url).port}.png"))
     if errors:
         raise RuntimeError(f"the page at {url} failed: {errors[0]}")
     return {"first_frame_ms": first_ms, "bytes": by_path}
@@ -147,7 +152,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--scale", choices=["small", "city"], default="city")
     parser.add_argument("--timeout", type=float, default=900, help="seconds a page may take to draw")
     args = parser.parse_args(argv)
-    Path("bench/out").mkdir(parents=True, exist_ok=True)
+    OUT.mkdir(parents=True, exist_ok=True)
     if not (args.data / "manifest.json").exists():
         print(f"building the {args.scale} city into {args.data}", file=sys.stderr)
         build_demo(args.data, scale=args.scale)
@@ -156,29 +161,19 @@ def main(argv: list[str] | None = None) -> None:
     spec = pydeck_json(city)
     print(f"pydeck JSON: {len(spec) / 1e6:.1f} MB in {time.perf_counter() - started:.1f} s", file=sys.stderr)
 
-    ours_port, base_port = 8071, 8072
-    twin = Path(sys.executable).parent / "twin"
-    server = subprocess.Popen([str(twin), "serve", "--data", str(args.data), "--port", str(ours_port)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    serve_baseline(spec, base_port)
+    baseline = serve_baseline(spec, base_port := free_port())
     try:
-        for _ in range(600):
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{ours_port}/", timeout=2)
-                break
-            except OSError:
-                time.sleep(0.5)
-        for name in ("buildings", "population-r8", "districts", "land", "water"):  # warm the server's caches
-            urllib.request.urlopen(f"http://127.0.0.1:{ours_port}/api/layers/{name}.bin", timeout=600).read()
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-            ours = measure(browser, f"http://127.0.0.1:{ours_port}/", "window.twinMap && window.twinMap.firstFrameAt",
-                           args.timeout)
-            base = measure(browser, f"http://127.0.0.1:{base_port}/", "window.firstFrame", args.timeout)
-            browser.close()
+        with serve_city(args.data, free_port(), OUT / "serve.log", seconds=600) as ours_url:
+            for name in DEFAULT_LAYERS:  # let the server build and cache its layer messages first
+                with urllib.request.urlopen(f"{ours_url}api/layers/{name}.bin", timeout=600) as response:
+                    response.read()
+            with sync_playwright() as p:
+                browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+                ours = measure(browser, ours_url, "window.twinMap && window.twinMap.firstFrameAt", args.timeout)
+                base = measure(browser, f"http://127.0.0.1:{base_port}/", "window.firstFrame", args.timeout)
+                browser.close()
     finally:
-        server.terminate()
-        server.wait(timeout=10)
+        baseline.shutdown()
 
     n = city.manifest["buildings"]
     if "failed" in ours:

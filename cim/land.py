@@ -42,10 +42,6 @@ class Land:
     water: tuple[WaterBody, ...]
     districts: tuple[tuple[District, Polygon | MultiPolygon], ...]
 
-    @property
-    def land(self) -> Polygon | MultiPolygon:
-        return shapely.union_all([geom for _, geom in self.districts])
-
 
 def _local_line(points: tuple[tuple[float, float], ...]) -> LineString:
     lon, lat = np.array(points).T

@@ -29,11 +29,6 @@ def to_wgs84(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(lon), np.asarray(lat)
 
 
-def geometry_to_local(geoms: np.ndarray) -> np.ndarray:
-    """Shapely geometries in lon/lat to the local frame."""
-    return shapely.transform(geoms, lambda xy: np.column_stack(to_local(xy[:, 0], xy[:, 1])))
-
-
 def geometry_to_wgs84(geoms: np.ndarray) -> np.ndarray:
     """Shapely geometries in the local frame to lon/lat."""
     return shapely.transform(geoms, lambda xy: np.column_stack(to_wgs84(xy[:, 0], xy[:, 1])))

@@ -37,7 +37,7 @@ from cim.compounds import (
 from cim.demo_scale import Scale, ScaleSpec, scale_spec
 from cim.land import Land, build_land
 from cim.levels import CITY_CODE, Level
-from cim.local_frame import geometry_to_wgs84, to_wgs84
+from cim.local_frame import WGS84, geometry_to_wgs84, to_wgs84
 from cim.names import (
     COMMUNITY_SUFFIX,
     COMPOUND_SUFFIXES,
@@ -50,7 +50,6 @@ from cim.wuhan import DISTRICTS
 
 __all__ = ["USES", "USE_ZH", "DemoCity", "Scale", "ScaleSpec", "generate_city", "scale_spec"]
 
-WGS84 = "EPSG:4326"
 FLOOR_AREA_PER_DWELLING_M2 = 90.0
 SEGMENT_M = 250.0  # longest boundary edge before going back to lon/lat
 
@@ -69,20 +68,6 @@ class DemoCity:
     buildings: gpd.GeoDataFrame
     water: gpd.GeoDataFrame
     residents: pd.DataFrame
-
-    def units(self, level: Level) -> gpd.GeoDataFrame:
-        """The boundary table of one level (the city itself is the union of its districts)."""
-        tables = {
-            Level.DISTRICT: self.districts,
-            Level.STREET: self.streets,
-            Level.COMMUNITY: self.communities,
-            Level.GRID: self.grids,
-            Level.COMPOUND: self.compounds,
-            Level.BUILDING: self.buildings,
-        }
-        if level is Level.CITY:
-            raise ValueError("the city level has one unit, 420100; use the districts for its area")
-        return tables[level]
 
 
 def generate_city(seed: int = 0, scale: Scale | str = Scale.SMALL, *, buildings: int | None = None) -> DemoCity:

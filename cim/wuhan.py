@@ -96,11 +96,3 @@ EAST_LAKE: tuple[tuple[float, float], ...] = (
     (114.440, 30.565), (114.430, 30.540), (114.405, 30.535), (114.385, 30.545),
 )
 
-
-def district_by_code(code: str) -> District:
-    """The district with this code, or a clear error listing the known codes."""
-    for district in DISTRICTS:
-        if district.code == code:
-            return district
-    known = ", ".join(d.code for d in DISTRICTS)
-    raise KeyError(f"no Wuhan district has code {code!r}; known codes: {known}")

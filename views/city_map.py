@@ -12,7 +12,6 @@ from layers.scene import USE_COLOURS
 from twin.city_data import CityData
 from twin.errors import TwinError
 from views.building_panel import building_panel, empty_panel
-from views.layer_routes import LayerPublisher
 
 LAYER_OPTIONS = [
     {"label": "Buildings 楼栋", "value": "buildings"},
@@ -23,12 +22,13 @@ LAYER_OPTIONS = [
 DEFAULT_LAYERS = ["buildings", "districts", "water"]
 
 
-def map_config(publisher: LayerPublisher) -> dict[str, Any]:
-    """What the browser needs to start the map: the first view and where each layer is."""
-    return {
-        "view": {"longitude": 114.30, "latitude": 30.575, "zoom": 12.6, "pitch": 50, "bearing": -20},
-        "urls": {name: f"/api/layers/{name}.bin" for name in publisher.builders()},
-    }
+#: The first view: the confluence of the Yangtze and the Han, looking north-east.
+INITIAL_VIEW = {"longitude": 114.30, "latitude": 30.575, "zoom": 12.6, "pitch": 50, "bearing": -20}
+
+
+def map_config() -> dict[str, Any]:
+    """What the browser needs to start the map (layers it fetches by name from ``/api/layers/NAME.bin``)."""
+    return {"view": INITIAL_VIEW}
 
 
 def legend_rows(colour_by: str) -> list[html.Div]:
@@ -50,7 +50,7 @@ def legend() -> html.Div:
     return html.Div(legend_rows("use"), id="map-legend")
 
 
-def layout(city: CityData, publisher: LayerPublisher) -> html.Div:
+def layout(city: CityData) -> html.Div:
     resolutions = list(city.population.resolutions)
     default_res = 8 if 8 in resolutions else max(resolutions)
     m = city.manifest
@@ -101,7 +101,7 @@ def layout(city: CityData, publisher: LayerPublisher) -> html.Div:
                 ],
                 className="body",
             ),
-            dcc.Store(id="map-config", data=map_config(publisher)),
+            dcc.Store(id="map-config", data=map_config()),
             dcc.Store(id="picked-building"),
         ],
         className="page",

@@ -30,6 +30,17 @@ def session(browser, server_url):
     page.close()
 
 
+def _redraw(page, action) -> None:
+    """Do what the user does, then wait until deck.gl has drawn a frame with the new choice of layers."""
+    before = page.evaluate("window.twinMap.renders")
+    action()
+    page.wait_for_function(
+        "([t]) => window.twinMap.drawn.ticket > t && window.twinMap.frames > window.twinMap.drawn.frames",
+        arg=[before], timeout=60_000,
+    )
+    page.wait_for_timeout(200)  # let the compositor put the frame on screen
+
+
 def _map_pixels(page) -> np.ndarray:
     png = page.locator("#city-map").screenshot()
     return np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(int)
@@ -49,12 +60,9 @@ def test_the_canvas_draws_the_buildings(session):
     warm_share = _warm(with_buildings).mean()
     assert warm_share > 0.01, f"only {warm_share:.2%} of the map shows building colours"
 
-    page.get_by_label("Buildings 楼栋").uncheck()
-    page.wait_for_timeout(1500)
+    _redraw(page, lambda: page.get_by_label("Buildings 楼栋").uncheck())
     without = _map_pixels(page)
-    page.get_by_label("Buildings 楼栋").check()
-    page.wait_for_selector("#map-status:has-text('map ready')")
-    page.wait_for_timeout(1500)
+    _redraw(page, lambda: page.get_by_label("Buildings 楼栋").check())
     changed = (np.abs(with_buildings - without).sum(axis=-1) > 30).mean()
     assert changed > 0.03, f"hiding the buildings changed only {changed:.2%} of the map"
     assert _warm(without).mean() < warm_share / 10
@@ -108,11 +116,9 @@ def test_clicking_a_building_shows_its_address_floors_and_residents(session, cit
 def test_turning_on_population_draws_hexagons_over_the_city(session):
     page, _, _ = session
     before = _map_pixels(page)
-    page.get_by_label("Population 人口 (H3)").check()
-    page.wait_for_timeout(2000)
+    _redraw(page, lambda: page.get_by_label("Population 人口 (H3)").check())
     after = _map_pixels(page)
-    page.get_by_label("Population 人口 (H3)").uncheck()
-    page.wait_for_timeout(1000)
+    _redraw(page, lambda: page.get_by_label("Population 人口 (H3)").uncheck())
     changed = (np.abs(after - before).sum(axis=-1) > 30).mean()
     assert changed > 0.05, f"turning population on changed only {changed:.2%} of the map"
 
@@ -121,12 +127,10 @@ def test_colouring_by_residents_recolours_the_buildings(session):
     page, _, _ = session
     by_use = _map_pixels(page)
     assert "住宅 residential" in page.locator("#map-legend").inner_text()
-    page.get_by_label("Residents 人口").check()
-    page.wait_for_timeout(1500)
+    _redraw(page, lambda: page.get_by_label("Residents 人口").check())
     by_residents = _map_pixels(page)
     assert "Residents per building" in page.locator("#map-legend").inner_text()
-    page.get_by_label("Use 用途").check()
-    page.wait_for_timeout(1000)
+    _redraw(page, lambda: page.get_by_label("Use 用途").check())
     changed = (np.abs(by_residents - by_use).sum(axis=-1) > 30).mean()
     assert changed > 0.01, f"colouring by residents changed only {changed:.2%} of the map"
     # commercial buildings (blue) have no residents and turn grey

@@ -48,7 +48,8 @@ def test_the_deck_gl_bundle_is_served_by_our_own_server(client):
     assert src, "the page does not load deck.gl from our own server"
     bundle = client.get(src.group(1))
     assert bundle.status_code == 200
-    assert b"SolidPolygonLayer" in bundle.data and b"9.3" in bundle.data
+    assert b"SolidPolygonLayer" in bundle.data
+    assert re.search(rb'"9\.\d+\.\d+"', bundle.data), "the bundle is not a deck.gl 9.x build"
     assert client.get("/vendor/deckgl/0.0.0/index.js").status_code == 404
 
 

@@ -43,8 +43,12 @@
     return out;
   }
 
+  // Where the server publishes a layer (views/layer_routes.py).
+  function layerUrl(name) { return "/api/layers/" + name + ".bin"; }
+
   const cache = {};
-  function fetchLayer(url) {
+  function fetchLayer(name) {
+    const url = layerUrl(name);
     if (!cache[url]) {
       cache[url] = fetch(url).then(function (r) {
         if (!r.ok) throw new Error("layer " + url + " answered " + r.status);
@@ -221,15 +225,26 @@
     frames: 0,
     firstFrameAt: null, // ms since navigation start, when the first frame with the layers was drawn
     renders: 0,
+    drawn: {ticket: 0, frames: 0},
+    // Draw the layers the user chose. Only the latest call draws or reports: an older one whose layers
+    // arrive (or fail) later is dropped.
     render: async function (config, visible, colourBy, resolution) {
       const ticket = ++twinMap.renders;
-      const urls = config.urls;
+      try {
+        await twinMap._draw(ticket, config, visible, colourBy, resolution);
+      } catch (err) {
+        if (ticket !== twinMap.renders) return;
+        console.error("map failed: " + err.message);
+        setStatus("map failed: " + err.message);
+      }
+    },
+    _draw: async function (ticket, config, visible, colourBy, resolution) {
       const want = new Set(visible || []);
-      const jobs = {land: fetchLayer(urls.land)};
-      if (want.has("buildings")) jobs.buildings = fetchLayer(urls.buildings);
-      if (want.has("districts")) jobs.districts = fetchLayer(urls.districts);
-      if (want.has("water")) jobs.water = fetchLayer(urls.water);
-      if (want.has("population")) jobs.population = fetchLayer(urls["population-r" + resolution]);
+      const jobs = {land: fetchLayer("land")};
+      if (want.has("buildings")) jobs.buildings = fetchLayer("buildings");
+      if (want.has("districts")) jobs.districts = fetchLayer("districts");
+      if (want.has("water")) jobs.water = fetchLayer("water");
+      if (want.has("population")) jobs.population = fetchLayer("population-r" + resolution);
       const loaded = {};
       for (const [k, p] of Object.entries(jobs)) loaded[k] = await p;
       if (ticket !== twinMap.renders) return;  // a newer choice of layers came in while these loaded
@@ -258,6 +273,7 @@
       } else {
         twinMap.deck.setProps({layers: layers});
       }
+      twinMap.drawn = {ticket: ticket, frames: twinMap.frames};  // the next frame shows this choice
       const nb = loaded.buildings ? loaded.buildings.meta.count : 0;
       setStatus("map ready: " + nb.toLocaleString() + " buildings drawn");
     },
@@ -271,16 +287,13 @@
 
   // Start downloading the default layers while Dash is still booting; render() picks them up from the cache.
   ["land", "water", "districts", "buildings"].forEach(function (name) {
-    fetchLayer("/api/layers/" + name + ".bin").catch(function () { /* render() reports failures */ });
+    fetchLayer(name).catch(function () { /* render() reports failures */ });
   });
 
   window.dash_clientside = Object.assign({}, window.dash_clientside, {
     twin: {
       renderMap: function (config, visible, colourBy, resolution) {
-        twinMap.render(config, visible, colourBy, resolution).catch(function (err) {
-          console.error("map failed: " + err.message);
-          setStatus("map failed: " + err.message);
-        });
+        twinMap.render(config, visible, colourBy, resolution);
         return window.dash_clientside.no_update;
       },
     },
