@@ -22,12 +22,19 @@ def report(bench: str, ours: float, baseline: str, baseline_value: float | None,
     """Print one comparison as a JSON line. ``ratio`` is ours / baseline: below 1, ours is smaller or faster."""
     line = {
         "bench": bench,
-        "ours": round(ours, 4),
+        "ours": _figures(ours),
         "baseline": baseline,
-        "baseline_value": round(baseline_value, 4) if baseline_value is not None else None,
+        "baseline_value": _figures(baseline_value) if baseline_value is not None else None,
         "unit": unit,
-        "ratio": round(ours / baseline_value, 4) if baseline_value else None,
+        "ratio": _figures(ours / baseline_value) if baseline_value else None,
         **extra,
     }
     print(json.dumps(line, ensure_ascii=False), flush=True)
     return line
+
+
+def _figures(value: float) -> float | int:
+    """Four significant figures (whole numbers such as byte counts stay whole)."""
+    if isinstance(value, int):
+        return value
+    return float(f"{value:.4g}")

@@ -1,0 +1,37 @@
+"""The benchmarks still run and print one JSON line per comparison (their figures are not asserted)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+KEYS = {"bench", "ours", "baseline", "baseline_value", "unit", "ratio"}
+
+
+def _run(*args: str) -> list[dict]:
+    run = subprocess.run([sys.executable, "-m", *args], capture_output=True, text=True, cwd=ROOT, timeout=900)
+    assert run.returncode == 0, run.stderr[-2000:]
+    lines = [json.loads(line) for line in run.stdout.splitlines() if line.startswith("{")]
+    for line in lines:
+        assert KEYS <= set(line), line
+        assert line["ratio"] == pytest.approx(line["ours"] / line["baseline_value"], rel=2e-3)
+    return lines
+
+
+def test_bench_layers_prints_a_build_and_a_throughput_comparison():
+    lines = _run("bench.layers", "--rows", "20000", "--repeats", "1")
+    assert [line["bench"] for line in lines] == ["population_layer_build", "population_layer_throughput"]
+    assert lines[0]["rows"] == 20000
+
+
+@pytest.mark.e2e
+def test_bench_app_compares_bytes_and_first_frame_with_pydeck_json(built_city_dir):
+    lines = _run("bench.app", "--data", str(built_city_dir))
+    assert [line["bench"] for line in lines] == ["app_layer_bytes", "app_page_bytes", "app_first_frame"]
+    assert all(line["buildings"] == 4000 for line in lines)
+    assert "baseline_failed" not in lines[2]
