@@ -36,6 +36,7 @@ def create_app(city: CityData) -> dash.Dash:
     def twin_error(exc: TwinError) -> tuple[flask.Response, int]:
         return flask.jsonify(error=str(exc)), exc.status
 
+    app.index_string = city_map.index_page(city)
     app.layout = city_map.layout(city)
     city_map.register_callbacks(app, city)
     return app

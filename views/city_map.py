@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import dash
@@ -25,10 +26,40 @@ DEFAULT_LAYERS = ["buildings", "districts", "water"]
 #: The first view: the confluence of the Yangtze and the Han, looking north-east.
 INITIAL_VIEW = {"longitude": 114.30, "latitude": 30.575, "zoom": 12.6, "pitch": 50, "bearing": -20}
 
+#: The page around Dash's app. The map's container stands outside Dash's React tree, so deck.gl starts
+#: drawing as soon as our script runs instead of after Dash has booted and rendered its layout; the
+#: controls Dash renders later steer it through the clientside callback.
+INDEX = """<!DOCTYPE html>
+<html lang="zh-CN">
+<head>{%metas%}<title>{%title%}</title>{%favicon%}{%css%}</head>
+<body>
+<div id="city-map"></div>
+<script id="twin-map-config" type="application/json">CONFIG</script>
+{%app_entry%}
+<footer>{%config%}{%scripts%}{%renderer%}</footer>
+</body>
+</html>"""
 
-def map_config() -> dict[str, Any]:
-    """What the browser needs to start the map (layers it fetches by name from ``/api/layers/NAME.bin``)."""
-    return {"view": INITIAL_VIEW}
+
+def map_config(city: CityData) -> dict[str, Any]:
+    """What the browser needs to start the map before Dash runs: the view and the first choice of layers.
+
+    Layers are fetched by name from ``/api/layers/NAME.bin``.
+    """
+    return {"view": INITIAL_VIEW, "layers": DEFAULT_LAYERS, "colourBy": "use",
+            "resolution": default_resolution(city)}
+
+
+def default_resolution(city: CityData) -> int:
+    resolutions = city.population.resolutions
+    if not resolutions:
+        return 8
+    return 8 if 8 in resolutions else max(resolutions)
+
+
+def index_page(city: CityData) -> str:
+    """The page template with the map's start-up configuration in it."""
+    return INDEX.replace("CONFIG", json.dumps(map_config(city)).replace("</", "<\\/"))
 
 
 def legend_rows(colour_by: str) -> list[html.Div]:
@@ -52,7 +83,6 @@ def legend() -> html.Div:
 
 def layout(city: CityData) -> html.Div:
     resolutions = list(city.population.resolutions)
-    default_res = 8 if 8 in resolutions else max(resolutions)
     m = city.manifest
     return html.Div(
         [
@@ -70,7 +100,7 @@ def layout(city: CityData) -> html.Div:
             ),
             html.Main(
                 [
-                    html.Div([html.Div(id="city-map"), legend()], className="map-wrap"),
+                    html.Div([legend()], className="map-wrap"),  # the map itself lies beneath (INDEX)
                     html.Aside(
                         [
                             html.H2("Layers 图层"),
@@ -88,7 +118,7 @@ def layout(city: CityData) -> html.Div:
                             html.H2("Population cells 人口网格"),
                             dcc.RadioItems(
                                 [{"label": f"res {r}", "value": r} for r in resolutions if r >= 6],
-                                default_res,
+                                default_resolution(city),
                                 id="population-resolution",
                                 inline=True,
                             ),
@@ -101,7 +131,6 @@ def layout(city: CityData) -> html.Div:
                 ],
                 className="body",
             ),
-            dcc.Store(id="map-config", data=map_config()),
             dcc.Store(id="picked-building"),
         ],
         className="page",
@@ -112,7 +141,6 @@ def register_callbacks(app: dash.Dash, city: CityData) -> None:
     app.clientside_callback(
         ClientsideFunction(namespace="twin", function_name="renderMap"),
         Output("map-status", "title"),
-        Input("map-config", "data"),
         Input("layer-toggles", "value"),
         Input("colour-by", "value"),
         Input("population-resolution", "value"),

@@ -197,8 +197,9 @@
     return null;
   }
 
+  // The status line lives in Dash's layout, which may not be there yet when the first frame is drawn.
   function setStatus(text) {
-    if (window.dash_clientside && window.dash_clientside.set_props) {
+    if (document.getElementById("map-status") && window.dash_clientside && window.dash_clientside.set_props) {
       window.dash_clientside.set_props("map-status", {children: text});
     }
   }
@@ -285,14 +286,13 @@
   };
   window.twinMap = twinMap;
 
-  // Start downloading the default layers while Dash is still booting; render() picks them up from the cache.
-  ["land", "water", "districts", "buildings"].forEach(function (name) {
-    fetchLayer(name).catch(function () { /* render() reports failures */ });
-  });
+  // Start drawing the first choice of layers now, while Dash is still booting (views/city_map.py INDEX).
+  const config = JSON.parse(document.getElementById("twin-map-config").textContent);
+  twinMap.render(config, config.layers, config.colourBy, config.resolution);
 
   window.dash_clientside = Object.assign({}, window.dash_clientside, {
     twin: {
-      renderMap: function (config, visible, colourBy, resolution) {
+      renderMap: function (visible, colourBy, resolution) {
         twinMap.render(config, visible, colourBy, resolution);
         return window.dash_clientside.no_update;
       },
