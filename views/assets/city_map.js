@@ -95,28 +95,37 @@
     });
   }
 
+  // Make a value once per loaded layer. deck.gl compares `data` by reference, so handing it the same
+  // object on every render keeps it from tessellating 300 k polygons again when nothing changed.
+  function once(layer, key, make) {
+    layer.made = layer.made || {};
+    if (!(key in layer.made)) layer.made[key] = make();
+    return layer.made[key];
+  }
+
   function offsets(meta) {
     return {coordinateSystem: deck.COORDINATE_SYSTEM.LNGLAT_OFFSETS, coordinateOrigin: [meta.origin[0], meta.origin[1], 0]};
   }
 
   function buildingsLayer(layer, colourBy) {
     const a = layer.arrays, n = layer.meta.count, nv = a.positions.length / 2;
-    const key = "fill-" + colourBy;
-    if (!layer[key]) layer[key] = colourFill(layer, colourBy);
-    if (!layer.elevation) {
-      layer.elevation = perVertex(a.starts, n, nv, 1, function (i, out, s, e) { out.fill(a.height[i], s, e); });
-    }
-    return new deck.SolidPolygonLayer(Object.assign({
-      id: "buildings",
-      data: {
+    const elevation = once(layer, "elevation", function () {
+      return perVertex(a.starts, n, nv, 1, function (i, out, s, e) { out.fill(a.height[i], s, e); });
+    });
+    const data = once(layer, "data-" + colourBy, function () {
+      return {
         length: n,
         startIndices: a.starts.subarray(0, n),
         attributes: {
           getPolygon: {value: a.positions, size: 2},
-          getFillColor: {value: layer[key], size: 4, normalized: true},
-          getElevation: {value: layer.elevation, size: 1},
+          getFillColor: {value: colourFill(layer, colourBy), size: 4, normalized: true},
+          getElevation: {value: elevation, size: 1},
         },
-      },
+      };
+    });
+    return new deck.SolidPolygonLayer(Object.assign({
+      id: "buildings",
+      data: data,
       _normalize: false, _windingOrder: "CCW",
       extruded: true, pickable: true, autoHighlight: true, highlightColor: [255, 64, 64, 255],
       material: {ambient: 0.45, diffuse: 0.6, shininess: 24, specularColor: [60, 64, 70]},
@@ -125,17 +134,18 @@
 
   function populationLayer(layer) {
     const a = layer.arrays, n = layer.meta.count, nv = a.positions.length / 2;
-    if (!layer.fill) {
+    const data = once(layer, "data", function () {
       const max = Math.max(1, layer.meta.max);
-      layer.fill = perVertex(a.starts, n, nv, 4, function (i, out, s, e) {
+      const fill = perVertex(a.starts, n, nv, 4, function (i, out, s, e) {
         const c = ramp(Math.sqrt(a.residents[i] / max));
         for (let v = s; v < e; v++) { out[4 * v] = c[0]; out[4 * v + 1] = c[1]; out[4 * v + 2] = c[2]; out[4 * v + 3] = 150; }
       });
-    }
+      return {length: n, startIndices: a.starts.subarray(0, n),
+              attributes: {getPolygon: {value: a.positions, size: 2}, getFillColor: {value: fill, size: 4, normalized: true}}};
+    });
     return new deck.SolidPolygonLayer(Object.assign({
       id: "population-r" + layer.meta.resolution,
-      data: {length: n, startIndices: a.starts.subarray(0, n),
-             attributes: {getPolygon: {value: a.positions, size: 2}, getFillColor: {value: layer.fill, size: 4, normalized: true}}},
+      data: data,
       _normalize: false, _windingOrder: "CCW", extruded: false, pickable: true,
       parameters: {depthWriteEnabled: false},
     }, offsets(layer.meta)));
@@ -145,7 +155,9 @@
     const a = layer.arrays, n = a.starts.length - 1;
     return new deck.SolidPolygonLayer(Object.assign({
       id: id,
-      data: {length: n, startIndices: a.starts.subarray(0, n), attributes: {getPolygon: {value: a.positions, size: 2}}},
+      data: once(layer, "data", function () {
+        return {length: n, startIndices: a.starts.subarray(0, n), attributes: {getPolygon: {value: a.positions, size: 2}}};
+      }),
       _normalize: false, _windingOrder: "CCW", getFillColor: colour, pickable: id === "water",
     }, offsets(layer.meta)));
   }
@@ -154,20 +166,22 @@
     const a = layer.arrays, n = a.starts.length - 1;
     return new deck.PathLayer(Object.assign({
       id: "districts",
-      data: {length: n, startIndices: a.starts.subarray(0, n), attributes: {getPath: {value: a.positions, size: 2}}},
+      data: once(layer, "paths", function () {
+        return {length: n, startIndices: a.starts.subarray(0, n), attributes: {getPath: {value: a.positions, size: 2}}};
+      }),
       _pathType: "open", getColor: [235, 240, 255, 200], getWidth: 2, widthUnits: "pixels", pickable: false,
     }, offsets(layer.meta)));
   }
 
   function labelLayer(layer) {
-    if (!layer.labels) {  // one array per layer, so deck.gl sees the same data on every render
-      layer.labels = layer.meta.names.map(function (name, i) {
+    const labels = once(layer, "labels", function () {
+      return layer.meta.names.map(function (name, i) {
         return {name: name, position: layer.meta.label_positions[i]};
       });
-    }
+    });
     return new deck.TextLayer({
       id: "district-labels",
-      data: layer.labels,
+      data: labels,
       getPosition: function (d) { return d.position; },
       getText: function (d) { return d.name; },
       characterSet: "auto",
