@@ -1,12 +1,13 @@
 from __future__ import annotations
 
 import numpy as np
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cim.local_frame import to_local, to_wgs84
 
 
+@settings(deadline=None)
 @given(lon=st.floats(113.6, 115.1), lat=st.floats(29.9, 31.4))
 def test_wuhan_points_go_to_the_local_frame_and_back_to_a_millimetre(lon, lat):
     x, y = to_local(np.array([lon]), np.array([lat]))
