@@ -22,6 +22,8 @@ from __future__ import annotations
 
 from enum import IntEnum
 
+import numpy as np
+
 CITY_CODE = "420100"
 
 
@@ -115,3 +117,13 @@ def codes_for(code: str) -> dict[str, str]:
     """All the level codes of ``code`` and every level above it, keyed by column name."""
     own = level_of(code)
     return {lv.column: code_at(code, lv) for lv in Level if lv <= own}
+
+
+def level_columns(codes: np.ndarray, level: Level) -> dict[str, np.ndarray]:
+    """Vectorised :func:`codes_for`: for codes all at ``level``, one column per level down to it."""
+    codes = np.asarray(codes, dtype=str)
+    out = {Level.CITY.column: np.full(len(codes), CITY_CODE)}
+    for lv in Level:
+        if Level.CITY < lv <= level:
+            out[lv.column] = codes if lv is level else codes.astype(f"<U{lv.digits}")
+    return out

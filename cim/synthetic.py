@@ -36,7 +36,7 @@ from cim.compounds import (
 )
 from cim.demo_scale import Scale, ScaleSpec, scale_spec
 from cim.land import Land, build_land
-from cim.levels import CITY_CODE, Level
+from cim.levels import CITY_CODE, Level, level_columns
 from cim.local_frame import WGS84, geometry_to_wgs84, to_wgs84
 from cim.names import (
     COMMUNITY_SUFFIX,
@@ -108,7 +108,6 @@ def _assemble(
     co_grid = h.compound_grid
     co_comm = h.grids.parent[co_grid]
     co_street = h.communities.parent[co_comm]
-    co_district = h.streets.parent[co_street]
 
     # roads: a handful per street; each compound fronts one, numbered along it
     roads_per_street = 6
@@ -116,40 +115,28 @@ def _assemble(
     co_road = co_street * roads_per_street + rng.integers(0, roads_per_street, n_comp)
     co_number = serials(co_road, np.column_stack([comp.x, comp.y])) * 2 - 1 + rng.integers(0, 2, n_comp)
 
-    def frame(codes: np.ndarray, names: np.ndarray, geoms: list, level: Level, parents: dict) -> gpd.GeoDataFrame:
+    def frame(codes: np.ndarray, names: np.ndarray, geoms: list, level: Level) -> gpd.GeoDataFrame:
         local = np.asarray(geoms, dtype=object)
-        data = {"code": codes, "name": names, "level": level.name.lower(), Level.CITY.column: CITY_CODE}
-        data |= parents
-        data[level.column] = codes
+        data = {"code": codes, "name": names, "level": level.name.lower()} | level_columns(codes, level)
         # densify first, so that a child's edge along its parent's bends with it under the projection
         local = shapely.segmentize(local, SEGMENT_M)
         return gpd.GeoDataFrame(data, geometry=geometry_to_wgs84(local), crs=WGS84)
 
-    districts = frame(d_codes, d_names, [g for _, g in land.districts], Level.DISTRICT, {})
+    districts = frame(d_codes, d_names, [g for _, g in land.districts], Level.DISTRICT)
     districts["name_en"] = [d.name_en for d, _ in land.districts]
-    streets = frame(st_codes, st_names, h.streets.geometry, Level.STREET,
-                    {Level.DISTRICT.column: d_codes[h.streets.parent]})
-    cm_street = h.communities.parent
-    communities = frame(cm_codes, cm_names, h.communities.geometry, Level.COMMUNITY,
-                        {Level.DISTRICT.column: d_codes[h.streets.parent[cm_street]],
-                         Level.STREET.column: st_codes[cm_street]})
-    gr_comm = h.grids.parent
-    gr_street = h.communities.parent[gr_comm]
-    grids = frame(gr_codes, gr_names, h.grids.geometry, Level.GRID,
-                  {Level.DISTRICT.column: d_codes[h.streets.parent[gr_street]],
-                   Level.STREET.column: st_codes[gr_street], Level.COMMUNITY.column: cm_codes[gr_comm]})
+    streets = frame(st_codes, st_names, h.streets.geometry, Level.STREET)
+    communities = frame(cm_codes, cm_names, h.communities.geometry, Level.COMMUNITY)
+    grids = frame(gr_codes, gr_names, h.grids.geometry, Level.GRID)
 
     half = COMPOUND_SIDE_M / 2
     square = np.array([[-half, -half], [half, -half], [half, half], [-half, half], [-half, -half]])
     co_ring = place(comp.x[:, None], comp.y[:, None], comp.angle[:, None], square[:, 0], square[:, 1])
-    compounds = frame(co_codes, co_names, list(shapely.polygons(co_ring)), Level.COMPOUND,
-                      {Level.DISTRICT.column: d_codes[co_district], Level.STREET.column: st_codes[co_street],
-                       Level.COMMUNITY.column: cm_codes[co_comm], Level.GRID.column: gr_codes[co_grid]})
+    compounds = frame(co_codes, co_names, list(shapely.polygons(co_ring)), Level.COMPOUND)
     compounds["use"] = np.array(USES)[comp.use]
     compounds["road"] = road_names[co_road]
     compounds["number"] = co_number
 
-    buildings = _buildings_frame(layout, compounds, d_codes, d_names, st_names[co_street], cm_names[co_comm], rng)
+    buildings = _buildings_frame(layout, compounds, d_codes, d_names, st_names[co_street], cm_names[co_comm])
     residents = _residents(buildings, spec, rng)
     buildings["residents"] = np.bincount(residents["building_index"].to_numpy(), minlength=len(buildings))
 
@@ -169,7 +156,6 @@ def _buildings_frame(
     district_names: np.ndarray,
     street_names: np.ndarray,
     community_names: np.ndarray,
-    rng: np.random.Generator,
 ) -> gpd.GeoDataFrame:
     comp = layout.compound
     nb = len(comp)
@@ -184,18 +170,12 @@ def _buildings_frame(
     dwellings = np.where(
         residential, np.maximum(1, np.round(layout.floors * layout.footprint_m2 / FLOOR_AREA_PER_DWELLING_M2)), 0
     ).astype(np.int32)
-    district = co[Level.DISTRICT.column].to_numpy()
+    levels = level_columns(codes, Level.BUILDING)
     data = {
         "code": codes,
         "level": "building",
-        Level.CITY.column: CITY_CODE,
-        Level.DISTRICT.column: district,
-        Level.STREET.column: co[Level.STREET.column].to_numpy(),
-        Level.COMMUNITY.column: co[Level.COMMUNITY.column].to_numpy(),
-        Level.GRID.column: co[Level.GRID.column].to_numpy(),
-        Level.COMPOUND.column: co["code"].to_numpy(),
-        Level.BUILDING.column: codes,
-        "district_name": district_names[np.searchsorted(district_codes, district)],
+        **levels,
+        "district_name": district_names[np.searchsorted(district_codes, levels[Level.DISTRICT.column])],
         "street_name": street_names[comp],
         "community_name": community_names[comp],
         "road": co["road"].to_numpy(),

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from cim.levels import CITY_CODE, CodeError, Level, code_at, codes_for, level_of
@@ -37,6 +38,15 @@ def test_a_building_code_holds_the_codes_of_every_level_above_it():
         "compound_code": "42010600301204007",
         "building_code": BUILDING,
     }
+
+
+def test_level_columns_match_codes_for_every_code():
+    from cim.levels import level_columns
+
+    codes = [BUILDING, "42011700100305001001"]
+    columns = level_columns(np.array(codes), Level.BUILDING)
+    for i, code in enumerate(codes):
+        assert {name: str(values[i]) for name, values in columns.items()} == codes_for(code)
 
 
 def test_asking_a_coarse_code_for_a_finer_level_is_refused():
