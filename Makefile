@@ -8,18 +8,22 @@ SCALE  ?= small
 DATA   ?= data/demo
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# What the browser gets from the npm registry (deck.gl; apache-arrow for bench.wire), pinned by package-lock.json
+# and installed into the venv, never committed.
+NPM    := $(VENV)/npm
+NPM_STAMP := $(NPM)/.installed
 
 .PHONY: demo test setup browser lint bench clean
 
-demo: $(STAMP)
+demo: $(STAMP) $(NPM_STAMP)
 	$(BIN)/twin demo build --scale $(SCALE) --seed $(SEED) --out $(DATA)
 	$(BIN)/twin serve --data $(DATA) --host $(HOST) --port $(PORT)
 
-test: $(STAMP) browser
+test: $(STAMP) $(NPM_STAMP) browser
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
 
-setup: $(STAMP)
+setup: $(STAMP) $(NPM_STAMP)
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/pip || $(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); \
@@ -27,6 +31,12 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
+
+$(NPM_STAMP): package.json package-lock.json | $(STAMP)
+	@command -v npm >/dev/null || { echo "error: npm is needed to install deck.gl for the browser (Debian: apt-get install npm)"; exit 1; }
+	mkdir -p $(NPM) && cp package.json package-lock.json $(NPM)/
+	cd $(NPM) && npm ci --legacy-peer-deps --silent --no-audit --no-fund
+	touch $(NPM_STAMP)
 
 # Debian's Chromium (driven by Playwright from pip; never `playwright install`) and a CJK font for screenshots.
 browser:
@@ -39,9 +49,10 @@ browser:
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
-bench: $(STAMP) browser
+bench: $(STAMP) $(NPM_STAMP) browser
 	$(BIN)/python -m bench.layers --rows 13700000
 	$(BIN)/python -m bench.app
+	$(BIN)/python -m bench.wire
 
 clean:
 	rm -rf $(DATA) .pytest_cache tests/e2e/artifacts

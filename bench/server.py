@@ -1,24 +1,44 @@
-"""Run ``twin serve`` in a child process for the benchmarks and the browser tests."""
+"""Servers for the benchmarks and the browser tests: ``twin serve`` in a child process, and a baseline's
+small Flask app on a thread."""
 
 from __future__ import annotations
 
+import logging
+import os
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import flask
+from werkzeug.serving import BaseWSGIServer, make_server
+
+
+def serve_in_thread(app: flask.Flask, port: int) -> BaseWSGIServer:
+    """Serve ``app`` on 127.0.0.1:``port`` from a daemon thread; call ``shutdown()`` on the result to stop."""
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
+    server = make_server("127.0.0.1", port, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
 
 @contextmanager
-def serve_city(data: Path, port: int, log: Path, *, seconds: float = 120) -> Iterator[str]:
-    """Serve the city in ``data`` on 127.0.0.1:``port`` until the block ends; yields the page URL."""
+def serve_city(
+    data: Path, port: int, log: Path, *, seconds: float = 120, env: dict[str, str] | None = None
+) -> Iterator[str]:
+    """Serve the city in ``data`` on 127.0.0.1:``port`` until the block ends; yields the page URL.
+
+    ``env`` adds settings (``TWIN_...``) for the server.
+    """
     twin = Path(sys.executable).parent / "twin"
     with log.open("w") as sink:
         process = subprocess.Popen(
             [str(twin), "serve", "--data", str(data), "--host", "127.0.0.1", "--port", str(port)],
-            stdout=sink, stderr=subprocess.STDOUT,
+            stdout=sink, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})},
         )
     url = f"http://127.0.0.1:{port}/"
     try:

@@ -13,16 +13,10 @@ from dataclasses import dataclass
 import numpy as np
 import shapely
 
-from cim.demo_scale import URBAN_LENGTH_M, ScaleSpec
+from cim.demo_scale import URBAN_LENGTH_M, DemoCityError, ScaleSpec
 from cim.land import Land
 from cim.local_frame import to_local
-from cim.wuhan import CITY_CENTRE, DISTRICTS, SUB_CENTRES
-
-#: Building uses, in the order of the ``use`` index.
-USES: tuple[str, ...] = ("residential", "commercial", "industrial", "public")
-USE_ZH: dict[str, str] = {
-    "residential": "住宅", "commercial": "商业办公", "industrial": "工业仓储", "public": "公共服务",
-}
+from cim.wuhan import CITY_CENTRE, SUB_CENTRES
 
 SITE_SPACING_M = 220.0  # lattice of compound sites
 COMPOUND_SIDE_M = 190.0  # compound outline
@@ -35,7 +29,7 @@ WATER_SETBACK_M = 150.0
 class Sites:
     x: np.ndarray
     y: np.ndarray
-    district: np.ndarray  # index into DISTRICTS
+    district: np.ndarray  # index into land.districts
     urbanity: np.ndarray  # 1 at the centre, towards 0 in the countryside
 
 
@@ -61,8 +55,9 @@ def compound_sites(land: Land, spec: ScaleSpec, rng: np.random.Generator) -> Sit
         r_sub = np.hypot(x - sx[0], y - sy[0])
         weight = weight + strength * np.exp(-r_sub / (spec.spread_m * 0.6))
         urbanity = np.maximum(urbanity, strength * np.exp(-r_sub / (URBAN_LENGTH_M * 0.6)))
-    total_10k = sum(d.residents_10k for d in DISTRICTS)
-    for i, d in enumerate(DISTRICTS):
+    districts = [d for d, _ in land.districts]
+    total_10k = sum(d.residents_10k for d in districts)
+    for i, d in enumerate(districts):
         if d.core:
             continue
         tx, ty = to_local(np.array([d.lon]), np.array([d.lat]))
@@ -72,8 +67,8 @@ def compound_sites(land: Land, spec: ScaleSpec, rng: np.random.Generator) -> Sit
         urbanity = np.maximum(urbanity, 0.3 * np.exp(-r_town / 4000.0))
     if spec.census_weighting:
         # scale each district's weight so that its expected share of compounds is its share of residents
-        census = np.array([d.residents_10k for d in DISTRICTS]) / total_10k
-        mass = np.bincount(district, weights=weight, minlength=len(DISTRICTS))
+        census = np.array([d.residents_10k for d in districts]) / total_10k
+        mass = np.bincount(district, weights=weight, minlength=len(districts))
         factor = np.divide(census, mass / mass.sum(), out=np.zeros_like(census), where=mass > 0)
         weight = weight * factor[district] ** spec.census_weighting
     weight = weight + 1e-9  # every site can be drawn
@@ -90,7 +85,7 @@ class Compounds:
     y: np.ndarray
     angle: np.ndarray  # radians
     district: np.ndarray
-    use: np.ndarray  # index into USES
+    use: np.ndarray  # index into BUILDING_USES (residential, commercial, industrial, public)
     urbanity: np.ndarray
     first_building: np.ndarray  # index of the compound's first building; len = n + 1
 
@@ -136,7 +131,7 @@ def lay_out_compounds(sites: Sites, spec: ScaleSpec, rng: np.random.Generator) -
     # keep just enough compounds for the buildings wanted; the last one may be partly built
     kept = int(np.searchsorted(first, spec.buildings, side="left"))
     if kept == len(first):
-        raise ValueError(
+        raise DemoCityError(
             f"the city has room for {int(first[-1]):,} buildings, fewer than the {spec.buildings:,} asked for; "
             f"ask for fewer buildings"
         )

@@ -11,6 +11,10 @@ from cim.wuhan import CITY_BUILDINGS, CITY_RESIDENTS
 URBAN_LENGTH_M = 6000.0  # how fast high-rise gives way to low-rise away from the centre
 
 
+class DemoCityError(ValueError):
+    """A demo city that cannot be made from the options given, with the reason and what to change."""
+
+
 class Scale(StrEnum):
     SMALL = "small"
     CITY = "city"
@@ -32,9 +36,9 @@ class ScaleSpec:
 
     def __post_init__(self) -> None:
         if self.buildings < 1:
-            raise ValueError(f"a demo city needs at least one building, got {self.buildings}")
+            raise DemoCityError(f"a demo city needs at least one building, got {self.buildings}")
         if self.residents < 0:
-            raise ValueError(f"residents must be zero or more, got {self.residents}")
+            raise DemoCityError(f"residents must be zero or more, got {self.residents}")
 
 
 def scale_spec(scale: Scale | str, *, buildings: int | None = None) -> ScaleSpec:
@@ -45,7 +49,7 @@ def scale_spec(scale: Scale | str, *, buildings: int | None = None) -> ScaleSpec
     try:
         scale = Scale(scale)
     except ValueError:
-        raise ValueError(f"unknown demo scale {scale!r}; use one of: small, city") from None
+        raise DemoCityError(f"unknown demo scale {scale!r}; use one of: small, city") from None
     n = buildings if buildings is not None else (4000 if scale is Scale.SMALL else CITY_BUILDINGS)
     residents = round(CITY_RESIDENTS * n / CITY_BUILDINGS)
     if scale is Scale.CITY:

@@ -66,6 +66,26 @@ def voronoi_cells(seeds_xy: np.ndarray, within: Polygon | MultiPolygon) -> list[
     return list(shapely.intersection(parts, within))
 
 
+def land_in(districts: list[tuple[District, Polygon | MultiPolygon]]) -> Land:
+    """The land of real district boundaries (local metres), less the demo city's rivers and lake."""
+    outline = shapely.union_all([g for _, g in districts])
+    water = tuple(WaterBody(w.name_zh, w.name_en, w.kind, w.geometry.intersection(outline))
+                  for w in _water(outline))
+    wet = shapely.union_all([w.geometry for w in water])
+    return Land(outline=outline, water=water,
+                districts=tuple((d, shapely.make_valid(g.difference(wet))) for d, g in districts))
+
+
+def _water(outline: Polygon | MultiPolygon) -> tuple[WaterBody, ...]:
+    yangtze = _local_line(YANGTZE).buffer(YANGTZE_WIDTH_M / 2, cap_style="flat").intersection(outline)
+    han = _local_line(HAN).buffer(HAN_WIDTH_M / 2, cap_style="flat").intersection(outline)
+    return (
+        WaterBody("长江", "Yangtze", "river", yangtze),
+        WaterBody("汉江", "Han", "river", han),
+        WaterBody("东湖", "East Lake", "lake", _local_polygon(EAST_LAKE)),
+    )
+
+
 def build_land() -> Land:
     """Lay out the outline, water and districts of the demo city."""
     outline = _local_polygon(CITY_OUTLINE)

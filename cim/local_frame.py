@@ -32,3 +32,8 @@ def to_wgs84(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def geometry_to_wgs84(geoms: np.ndarray) -> np.ndarray:
     """Shapely geometries in the local frame to lon/lat."""
     return shapely.transform(geoms, lambda xy: np.column_stack(to_wgs84(xy[:, 0], xy[:, 1])))
+
+
+def to_local_geometry(geom: object) -> object:
+    """A lon/lat shape in the local frame (metres)."""
+    return shapely.transform(geom, lambda xy: np.column_stack(to_local(xy[:, 0], xy[:, 1])))

@@ -1,7 +1,8 @@
 """Place names for the synthetic city: streets, communities, roads and compounds.
 
 Names are two characters drawn from common Wuhan place-name characters plus a suffix for the kind
-of place; they are unique within their parent, and the same seed gives the same names.
+of place. Each call gives distinct names, so all the streets of a city (or all its communities, or
+compounds) differ from each other, not only from their siblings; the same seed gives the same names.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ COMPOUND_SUFFIXES = ("花园", "家园", "小区", "公寓", "苑", "新村", "�
 def unique_names(rng: np.random.Generator, count: int, suffixes: tuple[str, ...]) -> list[str]:
     """``count`` distinct names, each two characters and one of ``suffixes``.
 
-    When the two-character stems run out, a number is added: 桂园花园, then 桂园二期花园...
+    A name drawn again gets a phase number (期) before its suffix: 桂园花园, then 桂园2期花园,
+    桂园3期花园...
     """
     first = rng.integers(0, len(_FIRST), size=count)
     second = rng.integers(0, len(_SECOND), size=count)

@@ -13,7 +13,7 @@ import numpy as np
 import shapely
 
 from cim.compounds import Compounds
-from cim.demo_scale import ScaleSpec
+from cim.demo_scale import DemoCityError, ScaleSpec
 from cim.land import Land, voronoi_cells
 
 
@@ -44,7 +44,7 @@ def nest_units(land: Land, comp: Compounds, spec: ScaleSpec, rng: np.random.Gene
     grids, comp_grid = partition(communities.geometry, comp_comm, xy, per_grid, rng, max_children=99)
     serial = serials(comp_grid, xy)
     if serial.max(initial=0) > 999:
-        raise ValueError("a grid has more than 999 compounds; lower compounds_per_grid")
+        raise DemoCityError("a grid has more than 999 compounds; lower compounds_per_grid")
     return Hierarchy(streets, communities, grids, comp_grid, serial)
 
 

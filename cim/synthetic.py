@@ -24,20 +24,14 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from cim.compounds import (
-    COMPOUND_SIDE_M,
-    USE_ZH,
-    USES,
-    Compounds,
-    Layout,
-    compound_sites,
-    lay_out_compounds,
-    place,
-)
-from cim.demo_scale import Scale, ScaleSpec, scale_spec
-from cim.land import Land, build_land
+from cim.compounds import COMPOUND_SIDE_M, Compounds, Layout, compound_sites, lay_out_compounds, place
+from cim.demo_dwellings import expand_dwellings
+from cim.demo_places import place_organisations, points_of_interest
+from cim.demo_roads import lay_roads
+from cim.demo_scale import DemoCityError, Scale, ScaleSpec, scale_spec
+from cim.land import Land, build_land, land_in
 from cim.levels import CITY_CODE, Level, level_columns
-from cim.local_frame import WGS84, geometry_to_wgs84, to_wgs84
+from cim.local_frame import WGS84, geometry_to_wgs84, to_local_geometry, to_wgs84
 from cim.names import (
     COMMUNITY_SUFFIX,
     COMPOUND_SUFFIXES,
@@ -46,9 +40,10 @@ from cim.names import (
     unique_names,
 )
 from cim.nesting import Hierarchy, nest_units, serials
-from cim.wuhan import DISTRICTS
+from cim.vocabulary import BUILDING_USES
+from cim.wuhan import DISTRICTS, Bank, District
 
-__all__ = ["USES", "USE_ZH", "DemoCity", "Scale", "ScaleSpec", "generate_city", "scale_spec"]
+__all__ = ["DemoCity", "Scale", "ScaleSpec", "generate_city", "scale_spec"]
 
 FLOOR_AREA_PER_DWELLING_M2 = 90.0
 SEGMENT_M = 250.0  # longest boundary edge before going back to lon/lat
@@ -68,13 +63,28 @@ class DemoCity:
     buildings: gpd.GeoDataFrame
     water: gpd.GeoDataFrame
     residents: pd.DataFrame
+    addresses: pd.DataFrame
+    dwellings: pd.DataFrame
+    organisations: gpd.GeoDataFrame
+    pois: gpd.GeoDataFrame
+    roads: gpd.GeoDataFrame
 
 
-def generate_city(seed: int = 0, scale: Scale | str = Scale.SMALL, *, buildings: int | None = None) -> DemoCity:
-    """Generate the demo city. The same ``seed`` and scale always give the same city."""
+def generate_city(
+    seed: int = 0,
+    scale: Scale | str = Scale.SMALL,
+    *,
+    buildings: int | None = None,
+    districts: gpd.GeoDataFrame | None = None,
+) -> DemoCity:
+    """Generate the demo city. The same ``seed`` and scale always give the same city.
+
+    ``districts``: real district boundaries (WGS84, with ``code`` and ``name``) to lay the city out in,
+    instead of the generated ones; every building then stands in the district its code names.
+    """
     spec = scale_spec(scale, buildings=buildings)
     rng = np.random.default_rng(seed)
-    land = build_land()
+    land = build_land() if districts is None else land_in(real_districts(districts))
     sites = compound_sites(land, spec, rng)
     compounds, layout = lay_out_compounds(sites, spec, rng)
     hierarchy = nest_units(land, compounds, spec, rng)
@@ -117,10 +127,10 @@ def _assemble(
 
     def frame(codes: np.ndarray, names: np.ndarray, geoms: list, level: Level) -> gpd.GeoDataFrame:
         local = np.asarray(geoms, dtype=object)
-        data = {"code": codes, "name": names, "level": level.name.lower()} | level_columns(codes, level)
+        data = {"code": codes, "name": names} | level_columns(codes, level)
         # densify first, so that a child's edge along its parent's bends with it under the projection
         local = shapely.segmentize(local, SEGMENT_M)
-        return gpd.GeoDataFrame(data, geometry=geometry_to_wgs84(local), crs=WGS84)
+        return gpd.GeoDataFrame(data, geometry=_valid_areas(geometry_to_wgs84(local)), crs=WGS84)
 
     districts = frame(d_codes, d_names, [g for _, g in land.districts], Level.DISTRICT)
     districts["name_en"] = [d.name_en for d, _ in land.districts]
@@ -131,13 +141,14 @@ def _assemble(
     half = COMPOUND_SIDE_M / 2
     square = np.array([[-half, -half], [half, -half], [half, half], [-half, half], [-half, -half]])
     co_ring = place(comp.x[:, None], comp.y[:, None], comp.angle[:, None], square[:, 0], square[:, 1])
-    compounds = frame(co_codes, co_names, list(shapely.polygons(co_ring)), Level.COMPOUND)
-    compounds["use"] = np.array(USES)[comp.use]
+    co_outlines = shapely.polygons(co_ring)
+    compounds = frame(co_codes, co_names, list(co_outlines), Level.COMPOUND)
+    compounds["use"] = np.array(BUILDING_USES.codes)[comp.use]
     compounds["road"] = road_names[co_road]
     compounds["number"] = co_number
 
     buildings = _buildings_frame(layout, compounds, d_codes, d_names, st_names[co_street], cm_names[co_comm])
-    residents = _residents(buildings, spec, rng)
+    residents = _residents(buildings, spec, rng, [d for d, _ in land.districts])
     buildings["residents"] = np.bincount(residents["building_index"].to_numpy(), minlength=len(buildings))
 
     water = gpd.GeoDataFrame(
@@ -146,7 +157,55 @@ def _assemble(
         geometry=geometry_to_wgs84(np.array([w.geometry for w in land.water], dtype=object)),
         crs=WGS84,
     )
-    return DemoCity(seed, spec, districts, streets, communities, grids, compounds, buildings, water, residents)
+    # what the base city lacks, from a random stream of its own (the base city stays as it was for a seed)
+    extra = np.random.default_rng([seed, 7])
+    road_street = st_codes[np.arange(len(road_names)) // roads_per_street]
+    roads = lay_roads(comp.x, comp.y, comp.angle, co_road, road_names, road_street, extra,
+                      land=shapely.union_all([g for _, g in land.districts]), outlines=co_outlines)
+    organisations = place_organisations(buildings, extra)
+    return DemoCity(
+        seed, spec, districts, streets, communities, grids, compounds, buildings, water, residents,
+        addresses=_addresses(buildings),
+        dwellings=expand_dwellings(buildings, extra),
+        organisations=organisations,
+        pois=points_of_interest(organisations, roads),
+        roads=roads,
+    )
+
+
+def _valid_areas(geoms: np.ndarray) -> np.ndarray:
+    """Shapes made valid (a real boundary's fine detail can cross itself after a projection), areas only."""
+    geoms = np.asarray(geoms, dtype=object).copy()
+    bad = ~shapely.is_valid(geoms)
+    if bad.any():
+        fixed = shapely.make_valid(geoms[bad])
+        geoms[bad] = [shapely.union_all([p for p in shapely.get_parts(g) if shapely.get_type_id(p) in (3, 6)])
+                      for g in fixed]
+    return geoms
+
+
+def real_districts(frame: gpd.GeoDataFrame) -> list[tuple[District, object]]:
+    """Real district boundaries as the generator's districts: census weights and centres from the reference
+    table where the code is known there; the shape's own centre and an average weight otherwise."""
+    known = {d.code: d for d in DISTRICTS}
+    average = sum(d.residents_10k for d in DISTRICTS) / len(DISTRICTS)
+    out = []
+    for code, name, geom in zip(frame["code"].astype(str), frame["name"].astype(str), frame.geometry, strict=True):
+        centre = geom.representative_point()
+        d = known.get(code) or District(code, name, name, round(centre.x, 2), round(centre.y, 2), average,
+                                        Bank.WUCHANG, False)
+        out.append((d, to_local_geometry(geom)))
+    return sorted(out, key=lambda pair: pair[0].code)
+
+
+def _addresses(buildings: gpd.GeoDataFrame) -> pd.DataFrame:
+    """Each building's standard address (its door plate)."""
+    columns = ["district_name", "street_name", "road", "number", "compound_name", "building_no", "lon", "lat",
+               *(lv.column for lv in Level)]
+    frame = pd.DataFrame({"address_id": buildings["code"].to_numpy(), "text": buildings["address"].to_numpy()})
+    for c in columns:
+        frame[c] = buildings[c].to_numpy()
+    return frame
 
 
 def _buildings_frame(
@@ -173,7 +232,6 @@ def _buildings_frame(
     levels = level_columns(codes, Level.BUILDING)
     data = {
         "code": codes,
-        "level": "building",
         **levels,
         "district_name": district_names[np.searchsorted(district_codes, levels[Level.DISTRICT.column])],
         "street_name": street_names[comp],
@@ -182,9 +240,10 @@ def _buildings_frame(
         "number": co["number"].to_numpy(),
         "compound_name": co["name"].to_numpy(),
         "building_no": serial.astype(np.int16),
-        "use": np.array(USES)[layout.use],
+        "use": np.array(BUILDING_USES.codes)[layout.use],
         "floors": layout.floors,
         "height_m": layout.height_m,
+        "height_estimated": np.zeros(nb, dtype=bool),
         "footprint_m2": layout.footprint_m2,
         "dwellings": dwellings,
         "lon": cx,
@@ -198,7 +257,8 @@ def _buildings_frame(
     return frame
 
 
-def _residents(buildings: gpd.GeoDataFrame, spec: ScaleSpec, rng: np.random.Generator) -> pd.DataFrame:
+def _residents(buildings: gpd.GeoDataFrame, spec: ScaleSpec, rng: np.random.Generator,
+               land_districts: list[District]) -> pd.DataFrame:
     """One row per resident, living in a residential building in proportion to its dwellings.
 
     With census weighting, each district first gets its census share of the residents (blended with
@@ -206,11 +266,12 @@ def _residents(buildings: gpd.GeoDataFrame, spec: ScaleSpec, rng: np.random.Gene
     """
     dwellings = buildings["dwellings"].to_numpy().astype(float)
     if spec.residents and dwellings.sum() == 0:
-        raise ValueError("the demo city has no dwellings to house its residents; generate more buildings")
-    codes = np.array([d.code for d in DISTRICTS])
+        raise DemoCityError("the demo city has no dwellings to house its residents; generate more buildings")
+    districts = sorted(land_districts, key=lambda d: d.code)
+    codes = np.array([d.code for d in districts])
     district = np.searchsorted(codes, buildings[Level.DISTRICT.column].to_numpy())
     by_district = np.bincount(district, weights=dwellings, minlength=len(codes))
-    census = np.array([d.residents_10k for d in DISTRICTS]) * (by_district > 0)
+    census = np.array([d.residents_10k for d in districts]) * (by_district > 0)
     alpha = spec.census_weighting
     share = alpha * census / census.sum() + (1 - alpha) * by_district / by_district.sum()
     p = share[district] * np.divide(dwellings, by_district[district], out=np.zeros_like(dwellings),

@@ -26,16 +26,18 @@ class PopulationLayer:
     def __post_init__(self) -> None:
         missing = {"resolution", "cell", "residents"} - set(self.table.columns)
         if missing:
-            raise ValueError(f"a population layer table needs the columns {sorted(missing)}")
+            raise CellError(f"a population layer table needs the columns {sorted(missing)}")
 
     @property
     def resolutions(self) -> tuple[int, ...]:
         return tuple(sorted(int(r) for r in self.table["resolution"].unique()))
 
     def at(self, resolution: int) -> pd.DataFrame:
-        """The cells and residents at one resolution, sorted by cell."""
+        """The cells and residents at one resolution, sorted by cell (none at all for an empty layer)."""
+        if len(self.table) == 0:
+            return self.table[["cell", "residents"]].reset_index(drop=True)
         if resolution not in self.resolutions:
-            raise KeyError(
+            raise CellError(
                 f"the population layer has no resolution {resolution}; it has {list(self.resolutions)}"
             )
         rows = self.table[self.table["resolution"] == resolution]
@@ -56,6 +58,56 @@ def count_cells(cells: np.ndarray, weights: np.ndarray | None = None) -> tuple[n
         return unique, counts.astype(np.int64)
     unique, inverse = np.unique(cells, return_inverse=True)
     return unique, np.bincount(inverse, weights=weights, minlength=len(unique)).astype(np.int64)
+
+
+class PopulationCounter:
+    """Residents per H3 cell, counted batch by batch (a table too big to index in one go).
+
+    >>> counter = PopulationCounter()
+    >>> counter.add(np.array([114.3]), np.array([30.58]))
+    >>> counter.layer().total
+    1
+    """
+
+    def __init__(self, resolution: int = DEFAULT_RESOLUTION) -> None:
+        self.resolution = resolution
+        self._cells: list[np.ndarray] = []
+        self._counts: list[np.ndarray] = []
+
+    def add(self, lon: np.ndarray, lat: np.ndarray, weights: np.ndarray | None = None) -> None:
+        """Count one batch of residents (or places, each ``weights`` residents)."""
+        if weights is not None:
+            weights = np.asarray(weights)
+            if len(weights) != len(lon):
+                raise CellError(f"got {len(weights)} weights for {len(lon)} points; give one weight per point")
+            wrong = ~np.isfinite(weights) | (weights < 0) | (weights != np.round(weights))
+            if wrong.any():
+                i = int(np.flatnonzero(wrong)[0])
+                raise CellError(
+                    f"weights count residents, so they must be whole numbers from 0 up; "
+                    f"weight {i} is {weights[i]!r}"
+                )
+        cells, counts = count_cells(points_to_cells(lon, lat, self.resolution), weights)
+        self._cells.append(cells)
+        self._counts.append(counts)
+
+    def layer(self, coarser: tuple[int, ...] = DEFAULT_COARSER) -> PopulationLayer:
+        """The counts so far at the counter's resolution, rolled up to ``coarser``."""
+        coarser = tuple(sorted(set(coarser), reverse=True))
+        bad = sorted(r for r in coarser if r >= self.resolution)
+        if bad:
+            raise CellError(f"roll-up resolutions {bad} are not coarser than the layer's resolution {self.resolution}")
+        if self._cells:
+            cells, counts = count_cells(np.concatenate(self._cells), np.concatenate(self._counts))
+        else:
+            cells, counts = np.empty(0, dtype=np.uint64), np.empty(0, dtype=np.int64)
+        occupied = counts > 0
+        cells, counts = cells[occupied], counts[occupied]
+        parts = [_part(self.resolution, cells, counts)]
+        for res in coarser:
+            parents, sums = count_cells(cells_to_parents(cells, res), counts)
+            parts.append(_part(res, parents, sums))
+        return PopulationLayer(pd.concat(parts, ignore_index=True))
 
 
 def build_population_layer(
@@ -82,25 +134,9 @@ def build_population_layer(
     bad = sorted(r for r in coarser if r >= resolution)
     if bad:
         raise CellError(f"roll-up resolutions {bad} are not coarser than the layer's resolution {resolution}")
-    if weights is not None:
-        weights = np.asarray(weights)
-        if len(weights) != len(lon):
-            raise CellError(f"got {len(weights)} weights for {len(lon)} points; give one weight per point")
-        wrong = ~np.isfinite(weights) | (weights < 0) | (weights != np.round(weights))
-        if wrong.any():
-            i = int(np.flatnonzero(wrong)[0])
-            raise CellError(
-                f"weights count residents, so they must be whole numbers from 0 up; "
-                f"weight {i} is {weights[i]!r}"
-            )
-    cells, counts = count_cells(points_to_cells(lon, lat, resolution), weights)
-    occupied = counts > 0
-    cells, counts = cells[occupied], counts[occupied]
-    parts = [_part(resolution, cells, counts)]
-    for res in coarser:
-        parents, sums = count_cells(cells_to_parents(cells, res), counts)
-        parts.append(_part(res, parents, sums))
-    return PopulationLayer(pd.concat(parts, ignore_index=True))
+    counter = PopulationCounter(resolution)
+    counter.add(lon, lat, weights)
+    return counter.layer(coarser)
 
 
 def _part(resolution: int, cells: np.ndarray, residents: np.ndarray) -> pd.DataFrame:

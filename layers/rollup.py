@@ -7,6 +7,10 @@ import pandas as pd
 from cim.levels import Level
 
 
+class RollUpError(ValueError):
+    """Records that cannot be rolled up as asked: which column is missing and why it is needed."""
+
+
 def roll_up(records: pd.DataFrame, level: Level, values: dict[str, str]) -> pd.DataFrame:
     """Aggregate ``records`` to one row per unit of ``level``.
 
@@ -17,7 +21,7 @@ def roll_up(records: pd.DataFrame, level: Level, values: dict[str, str]) -> pd.D
     """
     column = level.column
     if column not in records.columns:
-        raise KeyError(
+        raise RollUpError(
             f"the records have no {column!r} column, so they cannot be rolled up to the {level.name.lower()} "
             f"level; every record must carry its codes at all seven levels (see cim.levels)"
         )
@@ -29,6 +33,6 @@ def roll_up(records: pd.DataFrame, level: Level, values: dict[str, str]) -> pd.D
         elif how == "count":
             out[name] = grouped.size()
         else:
-            raise KeyError(f"cannot take the {how} of {name!r}: the records have no such column")
+            raise RollUpError(f"cannot take the {how} of {name!r}: the records have no such column")
     out.index.name = column
     return out.reset_index()

@@ -9,7 +9,7 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-CONDA_NAMES = {"h3-py": "h3"}  # conda-forge name -> PyPI name
+CONDA_NAMES = {"h3-py": "h3", "redis-py": "redis"}  # conda-forge name -> PyPI name
 
 
 def _name_and_bound(spec: str) -> tuple[str, str]:
@@ -45,7 +45,8 @@ def test_every_dependency_has_a_lower_bound():
 
 def test_the_required_libraries_are_declared():
     declared = set(_pyproject_requirements())
-    for lib in ("geopandas", "shapely", "pyproj", "pydeck", "ifcopenshell", "h3", "dash", "xarray"):
+    for lib in ("geopandas", "shapely", "pyproj", "pydeck", "ifcopenshell", "h3", "dash", "xarray", "sqlalchemy",
+                "alembic", "psycopg", "huey"):
         assert lib in declared, lib
 
 

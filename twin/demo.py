@@ -1,28 +1,54 @@
-"""Build the demo city into a data folder: base tables as GeoParquet, residents, the population layer.
+"""Build the demo city into a city store: base tables, residents and the population layer.
 
-The folder is written under a temporary name and renamed when complete, so an interrupted build
-never leaves a half-written city where a good one was.
+The demo generator is one writer among others: it adds its tables to the store in one batch (they go
+live together, or not at all) and leaves every other table, and the live state, as they are. A store
+that already holds a city is kept unless ``force`` asks for a rebuild.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
-import pyarrow as pa
-import pyarrow.parquet as pq
+import geopandas as gpd
 
-from cim.synthetic import DemoCity, Scale, generate_city
+from cim.demo_scale import DemoCityError
+from cim.synthetic import Scale, generate_city
 from layers.population import build_population_layer
+from twin.city_store import CityStore
 from twin.errors import TwinError
+from twin.manifest import Source, now
 
-FORMAT = "city-twin/demo-city/1"
-BOUNDARY_TABLES = ("districts", "streets", "communities", "grids", "compounds", "buildings", "water")
-MANIFEST = "manifest.json"
+#: What the demo build writes, in the order it writes it.
+DEMO_TABLES = ("districts", "streets", "communities", "grids", "compounds", "buildings", "water", "residents",
+               "addresses", "dwellings", "organisations", "pois", "roads")
+WRITER = "twin demo build"
+
+
+def real_districts(store: CityStore) -> gpd.GeoDataFrame | None:
+    """District boundaries that were ingested (not generated), for the demo city to be laid out in."""
+    entry = store.entry("districts")
+    if entry is None or all(s.file == "generated" for s in entry.sources):
+        return None
+    return store.read("districts")
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    built: bool
+    store: Path
+    buildings: int
+    residents: int
+    seconds: float
+
+    def summary(self) -> str:
+        if not self.built:
+            return (f"kept the city already in {self.store} ({self.buildings:,} buildings, "
+                    f"{self.residents:,} residents); rebuild it with: twin demo build --force --store {self.store}")
+        return (f"built {self.buildings:,} buildings and {self.residents:,} residents in {self.seconds:.1f} s "
+                f"into {self.store}")
 
 
 def build_demo(
@@ -31,73 +57,48 @@ def build_demo(
     seed: int = 0,
     scale: Scale | str = Scale.SMALL,
     buildings: int | None = None,
+    force: bool = False,
     progress: Callable[[str], None] = lambda _: None,
-) -> dict:
-    """Generate the demo city and write it to ``out``; returns the manifest."""
+) -> DemoResult:
+    """Generate the demo city into the store at ``out`` (created if need be)."""
     out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise TwinError(f"{out} is a file, not a folder; choose a folder for the city with --out")
-    if out.exists() and not (out / MANIFEST).exists() and any(out.iterdir()):
-        raise TwinError(
-            f"{out} exists and is not a demo city folder (it has no {MANIFEST}); "
-            f"choose an empty or new folder with --out"
-        )
     started = time.perf_counter()
-    progress(f"generating the {scale} demo city (seed {seed})")
+    store = CityStore.open(out) if CityStore.exists_at(out) else None
+    existing = store.entry("buildings") if store is not None else None
+    if existing is not None and not force:
+        residents = store.entry("residents")
+        return DemoResult(False, out, existing.rows, residents.rows if residents else 0, 0.0)
+    if store is None:
+        CityStore.check_creatable(out)  # refuse a bad place before the work, and create nothing on failure
+    real = real_districts(store) if store is not None else None
+    where = f"inside the {len(real)} districts in the store" if real is not None else "in generated districts"
+    progress(f"generating the {scale} demo city (seed {seed}) {where}")
     try:
-        city = generate_city(seed, scale, buildings=buildings)
-    except ValueError as exc:  # a city that cannot be made from these options: say why, no traceback
+        city = generate_city(seed, scale, buildings=buildings, districts=real)
+    except DemoCityError as exc:  # a city that cannot be made from these options: say why, no traceback
         raise TwinError(f"cannot build the demo city: {exc}") from None
     progress(f"indexing {len(city.residents):,} residents on H3, once per building")
     b = city.buildings
     population = build_population_layer(b["lon"].to_numpy(), b["lat"].to_numpy(), weights=b["residents"].to_numpy())
 
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.parent / f".{out.name}.tmp-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
-    try:
-        progress(f"writing to {out}")
-        _write_tables(city, tmp)
-        pq.write_table(pa.Table.from_pandas(population.table, preserve_index=False), tmp / "population_h3.parquet")
-        manifest = _manifest(city, population.resolutions, time.perf_counter() - started)
-        (tmp / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2))
-        _swap_in(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return manifest
+    note = f"twin demo build --scale {scale} --seed {seed}" + (f" --buildings {buildings}" if buildings else "")
+    moment = now()
 
+    def generated(kind: str, rows: int) -> list[Source]:
+        return [Source(file="generated", kind=kind, rows=rows, time=moment, note=note)]
 
-def _write_tables(city: DemoCity, folder: Path) -> None:
-    for name in BOUNDARY_TABLES:
-        getattr(city, name).to_parquet(folder / f"{name}.parquet", index=False)
-    table = pa.Table.from_pandas(city.residents, preserve_index=False)
-    pq.write_table(table, folder / "residents.parquet", row_group_size=1_000_000)
-
-
-def _manifest(city: DemoCity, resolutions: tuple[int, ...], seconds: float) -> dict:
-    return {
-        "format": FORMAT,
-        "seed": city.seed,
-        "buildings": len(city.buildings),
-        "residents": len(city.residents),
-        "counts": {name: len(getattr(city, name)) for name in BOUNDARY_TABLES},
-        "population_resolutions": list(resolutions),
-        "crs": "EPSG:4326",
-        "build_seconds": round(seconds, 2),
-    }
-
-
-def _swap_in(tmp: Path, out: Path) -> None:
-    """Replace ``out`` with ``tmp``: the old folder stays until the new one is in place."""
-    old = out.parent / f".{out.name}.old-{os.getpid()}"
-    if out.exists():
-        out.rename(old)
-    try:
-        tmp.rename(out)
-    except OSError:
-        if old.exists():
-            old.rename(out)  # put the previous city back
-        raise
-    shutil.rmtree(old, ignore_errors=True)
+    progress(f"writing the tables to {out}")
+    store = store or CityStore.open(out, create=True)
+    with store.batch(WRITER) as batch:
+        for kind in DEMO_TABLES:
+            if kind == "districts" and real is not None:
+                continue  # the real districts stay; the city was laid out in them
+            frame = getattr(city, kind)
+            if kind == "residents":
+                frame = frame.drop(columns=["building_index"])
+            entry = batch.write(kind, frame, sources=generated(kind, len(frame)))
+            if kind == "residents":
+                table = population.table
+                batch.write("population_h3", table, sources=generated("population_h3", len(table)),
+                            derived_from={"residents": entry.content_hash})
+    return DemoResult(True, out, len(city.buildings), len(city.residents), time.perf_counter() - started)

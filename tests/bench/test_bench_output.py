@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -30,8 +31,14 @@ def test_bench_layers_prints_a_build_and_a_throughput_comparison():
 
 
 @pytest.mark.e2e
-def test_bench_app_compares_bytes_and_first_frame_with_pydeck_json(built_city_dir):
-    lines = _run("bench.app", "--data", str(built_city_dir))
-    assert [line["bench"] for line in lines] == ["app_layer_bytes", "app_page_bytes", "app_first_frame"]
+def test_bench_app_compares_bytes_first_frame_and_a_live_update(built_city_dir, tmp_path):
+    city = tmp_path / "city"
+    shutil.copytree(built_city_dir, city)  # the live update writes to the store
+    lines = _run("bench.app", "--data", str(city))
+    assert [line["bench"] for line in lines] == [
+        "app_layer_bytes", "app_layer_bytes_geoparquet", "app_page_bytes", "app_first_frame",
+        "live_update_bytes", "live_update_ms"]
     assert all(line["buildings"] == 4000 for line in lines)
-    assert "baseline_failed" not in lines[2]
+    assert "baseline_failed" not in lines[3]
+    assert lines[0]["layers"] == ["land", "water", "districts", "streets", "roads", "buildings"]
+    assert lines[4]["fetched"] == ["/api/v1/layers/buildings/values"]

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import shapely
 
+from cim.demo_scale import DemoCityError
 from cim.levels import CITY_CODE, LEVEL_COLUMNS, Level
 from cim.synthetic import generate_city, scale_spec
 from cim.wuhan import CITY_BUILDINGS, CITY_RESIDENTS, DISTRICTS
@@ -36,7 +37,7 @@ def test_the_city_scale_is_wuhan_s_full_size():
 
 
 def test_an_unknown_scale_is_refused_with_the_choices():
-    with pytest.raises(ValueError, match="unknown demo scale 'huge'; use one of: small, city"):
+    with pytest.raises(DemoCityError, match="unknown demo scale 'huge'; use one of: small, city"):
         scale_spec("huge")
 
 

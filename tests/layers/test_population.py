@@ -100,10 +100,10 @@ def test_roll_ups_must_be_coarser_than_the_layer():
 
 def test_asking_for_a_resolution_the_layer_lacks_names_those_it_has():
     layer = build_population_layer(np.array([114.3]), np.array([30.5]), resolution=9, coarser=(8,))
-    with pytest.raises(KeyError, match=r"has no resolution 6; it has \[8, 9\]"):
+    with pytest.raises(CellError, match=r"has no resolution 6; it has \[8, 9\]"):
         layer.at(6)
 
 
 def test_a_table_without_the_layer_columns_is_refused():
-    with pytest.raises(ValueError, match=r"needs the columns \['residents'\]"):
+    with pytest.raises(CellError, match=r"needs the columns \['residents'\]"):
         PopulationLayer(pd.DataFrame({"resolution": [9], "cell": [1]}))

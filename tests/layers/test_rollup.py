@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from cim.levels import Level
-from layers.rollup import roll_up
+from layers.rollup import RollUpError, roll_up
 
 
 @pytest.mark.parametrize("level", [Level.CITY, Level.DISTRICT, Level.STREET, Level.COMMUNITY, Level.GRID,
@@ -34,5 +34,5 @@ def test_residents_roll_up_by_their_own_codes(small_city):
 def test_records_without_the_level_code_are_refused_with_the_rule():
     import pandas as pd
 
-    with pytest.raises(KeyError, match="no 'grid_code' column, so they cannot be rolled up to the grid level"):
+    with pytest.raises(RollUpError, match="no 'grid_code' column, so they cannot be rolled up to the grid level"):
         roll_up(pd.DataFrame({"x": [1]}), Level.GRID, {"x": "sum"})

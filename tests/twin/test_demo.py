@@ -1,74 +1,113 @@
 from __future__ import annotations
 
-import json
-
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 
 from twin import demo
-from twin.city_data import load_city
-from twin.demo import MANIFEST, build_demo
-from twin.errors import NotFound, TwinError
+from twin.city_store import CityStore
+from twin.demo import DEMO_TABLES, build_demo
+from twin.errors import TwinError
+from twin.manifest import Source, StoreError, now
 
 
-def test_a_built_city_folder_holds_every_table_and_a_manifest(built_city_dir):
-    names = sorted(p.name for p in built_city_dir.iterdir())
-    assert names == sorted(
-        [f"{t}.parquet" for t in demo.BOUNDARY_TABLES] + ["residents.parquet", "population_h3.parquet", MANIFEST]
-    )
-    manifest = json.loads((built_city_dir / MANIFEST).read_text())
-    assert manifest["buildings"] == 4000
-    assert manifest["residents"] == len(pd.read_parquet(built_city_dir / "residents.parquet", columns=["person_id"]))
+def test_the_demo_city_writes_every_table_with_its_sources(city_store):
+    manifest = city_store.manifest()
+    assert sorted(manifest.tables) == sorted([*DEMO_TABLES, "population_h3"])
+    assert manifest.tables["buildings"].rows == 4000
+    residents = manifest.tables["residents"]
+    assert residents.rows == len(city_store.read("residents", columns=["person_id"]))
+    assert residents.sources[0].file == "generated"
+    assert residents.sources[0].note == "twin demo build --scale small --seed 3"
+    assert residents.classification == "sensitive"
+    assert manifest.tables["population_h3"].derived_from == {"residents": residents.content_hash}
 
 
-def test_residents_keep_their_codes_as_dictionary_columns(built_city_dir):
-    import pyarrow.parquet as pq
-
-    schema = pq.read_schema(built_city_dir / "residents.parquet")
+def test_residents_keep_their_codes_as_dictionary_columns(city_store):
+    schema = pq.read_schema(city_store.path_of(city_store.require("residents")))
     assert str(schema.field("district_code").type).startswith("dictionary")
+    assert "building_index" not in schema.names  # a row number of another table is not a key
 
 
-def test_loading_a_city_gives_buildings_with_details(city_data):
-    details = city_data.building(0)
-    assert details.address.startswith("湖北省武汉市")
-    assert details.codes["building_code"] == details.code
-    assert details.codes["district_code"] == details.code[:6]
-    assert city_data.population.total == city_data.manifest["residents"]
+def test_the_population_layer_counts_every_resident(city_store):
+    population = city_store.read("population_h3")
+    totals = population.groupby("resolution")["residents"].sum()
+    assert (totals == city_store.require("residents").rows).all()
 
 
-def test_asking_for_a_building_that_does_not_exist_says_which_exist(city_data):
-    with pytest.raises(NotFound, match="no building number 4000; this city has buildings 0 to 3999"):
-        city_data.building(4000)
+def test_building_again_keeps_the_city_and_what_was_written_into_it(city_dir):
+    store = CityStore.open(city_dir)
+    residents = store.read("residents").iloc[:100]
+    ingested = store.write("residents", residents, writer="an ingest",
+                           sources=[Source(file="people.csv", kind="residents", rows=100, time=now())])
+    result = build_demo(city_dir, seed=9, buildings=300)
+    assert not result.built
+    assert "kept the city already in" in result.summary() and "--force" in result.summary()
+    assert store.require("residents") == ingested
 
 
-def test_loading_a_folder_that_is_not_a_city_says_how_to_build_one(tmp_path):
-    with pytest.raises(TwinError, match=f"no built city at {tmp_path} .*twin demo build --out {tmp_path}"):
-        load_city(tmp_path)
+def test_force_rebuilds_the_demo_tables_and_keeps_the_others_apart(city_dir):
+    store = CityStore.open(city_dir)
+    before = store.require("buildings")
+    result = build_demo(city_dir, seed=9, buildings=250, force=True)
+    assert result.built and result.buildings == 250
+    assert store.require("buildings").content_hash != before.content_hash
+    assert store.manifest().generation == 2
 
 
-def test_a_failed_build_leaves_the_previous_city_untouched(tmp_path, monkeypatch):
-    out = tmp_path / "city"
-    build_demo(out, seed=1, buildings=300)
-    before = (out / MANIFEST).read_text()
+def test_a_failed_build_leaves_the_previous_city_untouched(city_dir, monkeypatch):
+    store = CityStore.open(city_dir)
+    before = store.manifest()
+    files_before = sorted(p.relative_to(city_dir) for p in city_dir.rglob("*.parquet"))
+    real_write = demo.CityStore.batch
 
-    def broken(*_args, **_kwargs):
-        raise OSError("disk full")
+    def failing_batch(self, writer):
+        batch = real_write(self, writer)
 
-    monkeypatch.setattr(demo, "_write_tables", broken)
+        class Failing:
+            def __enter__(self_inner):
+                inner = batch.__enter__()
+                original = inner.write
+
+                def write(kind, *args, **kwargs):
+                    if kind == "residents":
+                        raise OSError("disk full")
+                    return original(kind, *args, **kwargs)
+
+                inner.write = write
+                return inner
+
+            def __exit__(self_inner, *exc):
+                return batch.__exit__(*exc)
+
+        return Failing()
+
+    monkeypatch.setattr(demo.CityStore, "batch", failing_batch)
     with pytest.raises(OSError, match="disk full"):
-        build_demo(out, seed=2, buildings=300)
-    assert (out / MANIFEST).read_text() == before
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["city"]  # no temporary folder left behind
+        build_demo(city_dir, seed=2, buildings=300, force=True)
+    assert store.manifest() == before
+    assert sorted(p.relative_to(city_dir) for p in city_dir.rglob("*.parquet")) == files_before
+    assert not [p for p in city_dir.rglob("*.tmp")]
 
 
-def test_a_manifest_that_is_not_an_object_is_refused(tmp_path):
-    (tmp_path / MANIFEST).write_text("[1]")
-    with pytest.raises(TwinError, match="holds format 'list', this version reads"):
-        load_city(tmp_path)
+def test_an_impossible_city_is_a_one_line_error(tmp_path):
+    with pytest.raises(TwinError, match="cannot build the demo city: the city has room for"):
+        build_demo(tmp_path / "c", buildings=10_000_000)
 
 
 def test_building_into_a_folder_of_other_files_is_refused(tmp_path):
     (tmp_path / "notes.txt").write_text("mine")
-    with pytest.raises(TwinError, match="exists and is not a demo city folder"):
+    with pytest.raises(StoreError, match=r"exists and is not a city store .* choose an empty or new folder"):
         build_demo(tmp_path, buildings=10)
     assert (tmp_path / "notes.txt").read_text() == "mine"
+
+
+def test_the_demo_residents_live_in_residential_buildings(city_store):
+    residents = city_store.read("residents", columns=["building_code"])
+    buildings = city_store.read("buildings", columns=["code", "use", "residents"])
+    counted = residents["building_code"].astype(str).value_counts()
+    merged = buildings.set_index("code")["residents"]
+    assert (merged[counted.index] == counted).all()
+    homes = set(buildings.loc[buildings["use"] == "residential", "code"])
+    assert set(counted.index) <= homes
+    assert isinstance(residents, pd.DataFrame)

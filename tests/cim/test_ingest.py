@@ -1,0 +1,230 @@
+"""Every real file in ../shared/data/geo ingests or gets its one-line error; broken files made here too."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import shapely
+
+from cim.crs_check import WUHAN
+from cim.ingest import Context, IngestError, IngestRequest, prepare
+from cim.level_join import Units
+from cim.levels import Level
+from cim.street_register import StreetRegister
+
+
+@pytest.fixture(scope="module")
+def units(small_city) -> Units:
+    return Units({Level.DISTRICT: small_city.districts, Level.STREET: small_city.streets,
+                  Level.COMMUNITY: small_city.communities, Level.GRID: small_city.grids,
+                  Level.COMPOUND: small_city.compounds})
+
+
+@pytest.fixture(scope="module")
+def register(shared_data) -> StreetRegister:
+    return StreetRegister.read(shared_data / "geo" / "wuhan_streets_townships_420100.csv")
+
+
+def _prepare(kind, path, units, register=None, **options):
+    return prepare(IngestRequest(kind=kind, path=path, **options), Context(units=units, register=register))
+
+
+def test_the_datav_districts_ingest_as_gcj02_with_their_adcodes(shared_data):
+    prepared = _prepare("boundaries", shared_data / "geo" / "wuhan_420100_datav_districts_array.json", Units(),
+                        crs="gcj02")
+    report = prepared.report
+    assert (prepared.table, report.features, report.crs_in, report.level) == ("districts", 13, "gcj02", "district")
+    assert sorted(prepared.frame["code"]) == [f"4201{n:02d}" for n in (2, 3, 4, 5, 6, 7, 11, 12, 13, 14, 15, 16, 17)]
+    assert any("bare JSON array of 13 features" in w for w in report.warnings)
+    # GCJ-02 is a few hundred metres east and north of WGS84 around Wuhan: the stored shapes moved back
+    jiangan = prepared.frame.set_index("code").loc["420102", "geometry"]
+    assert 114.2 < jiangan.centroid.x < 114.45 and 30.55 < jiangan.centroid.y < 30.85
+
+
+def test_districts_without_codes_take_them_by_name(shared_data):
+    prepared = _prepare("boundaries", shared_data / "geo" / "wuhan_central7_districts_gdp_CRS84.geojson", Units())
+    assert sorted(prepared.frame["code"]) == ["420102", "420103", "420104", "420105", "420106", "420107", "420111"]
+    assert prepared.report.crs_in == "EPSG:4326"
+    assert any("take their GB/T 2260 codes by name" in w for w in prepared.report.warnings)
+    assert any("damaged text" in w for w in prepared.report.warnings) is False  # the mojibake keys are dropped
+
+
+def test_the_street_register_loads_without_shapes(shared_data):
+    prepared = _prepare("boundaries", shared_data / "geo" / "wuhan_streets_townships_420100.csv", Units(),
+                        level=Level.STREET)
+    assert prepared.table == "register" and prepared.report.features == 193
+    assert set(prepared.frame["parent_code"].str[:4]) == {"4201"}
+
+
+def test_osm_buildings_get_codes_heights_and_their_tile_pieces_joined(shared_data, units):
+    prepared = _prepare("buildings", shared_data / "geo" / "wuhan_optics_valley_osm_buildings.geojson", units)
+    b = prepared.frame
+    assert prepared.report.features == len(b) == 237  # 265 footprints, 28 of them further pieces
+    assert b["code"].str.len().eq(20).all() and b["code"].is_unique
+    assert (b["height_m"] > 0).all() and b["height_estimated"].sum() == 160
+    assert not b.loc[~b["height_estimated"], "height_m"].eq(3.0).all()
+    warnings = " | ".join(prepared.report.warnings)
+    assert "89 features skipped: they are not Polygon/MultiPolygon (89 Point)" in warnings
+    assert "28 features repeat a building already read" in warnings
+
+
+def test_the_lying_crs_is_refused_with_the_crs_the_values_look_like(shared_data, units):
+    with pytest.raises(IngestError, match=r"^cug_campus_roads.geojson: read with its declared CRS EPSG:32649, .* lie "
+                                          r"where that CRS is not valid; values look like EPSG:3857; pass --crs "
+                                          r"EPSG:3857$"):
+        _prepare("roads", shared_data / "geo" / "cug_campus_roads.geojson", units)
+    prepared = _prepare("roads", shared_data / "geo" / "cug_campus_roads.geojson", units, crs="EPSG:3857")
+    assert prepared.report.features == 50 and prepared.frame["district_code"].notna().all()
+
+
+@pytest.mark.parametrize(
+    ("kind", "file", "options", "expected"),
+    [
+        ("roads", "wuhan_optics_valley_osm_roads.geojson", {}, 374),
+        ("pois", "wuhan_cafes_awesome-cn-cafe.geojson", {}, 5),
+        ("pois", "cug_campus_entrances.geojson", {"crs": "EPSG:3857"}, 50),
+    ],
+)
+def test_the_other_real_files_ingest(shared_data, units, kind, file, options, expected):
+    prepared = _prepare(kind, shared_data / "geo" / file, units, **options)
+    assert prepared.report.features == expected
+    assert prepared.frame["district_code"].notna().all()
+
+
+@pytest.mark.parametrize(
+    ("kind", "file", "message"),
+    [
+        ("boundaries", "wuhan_district_label_points_mca.geojson",
+         "its features are Point; this kind takes Polygon or MultiPolygon shapes"),
+        ("buildings", "monaco-latest.osm.pbf", "fall outside Wuhan, and no CRS in use around Wuhan puts them there"),
+        ("roads", "monaco-latest.osm.pbf", "fall outside Wuhan"),
+    ],
+)
+def test_real_files_that_are_not_of_this_kind_or_city_get_one_line(shared_data, units, kind, file, message):
+    with pytest.raises(IngestError, match=message) as caught:
+        _prepare(kind, shared_data / "geo" / file, units)
+    assert "\n" not in str(caught.value)
+
+
+def _feature_collection(features: list) -> dict:
+    return {"type": "FeatureCollection", "features": features}
+
+
+def _district(name: str, ring: list, code: str | None = "420102") -> dict:
+    props = {"name": name} | ({"adcode": code} if code else {})
+    return {"type": "Feature", "properties": props, "geometry": {"type": "Polygon", "coordinates": [ring]}}
+
+
+SQUARE = [[114.28, 30.60], [114.30, 30.60], [114.30, 30.62], [114.28, 30.62], [114.28, 30.60]]
+BOWTIE = [[114.28, 30.60], [114.30, 30.62], [114.30, 30.60], [114.28, 30.62], [114.28, 30.60]]
+
+
+def _write(tmp_path, name: str, content: bytes | str | dict) -> object:
+    path = tmp_path / name
+    if isinstance(content, dict):
+        content = json.dumps(content, ensure_ascii=False)
+    path.write_bytes(content if isinstance(content, bytes) else content.encode("utf-8"))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("empty.geojson", b"", r"empty.geojson is empty \(0 bytes\); the download or copy did not finish"),
+        ("cut.geojson", json.dumps(_feature_collection([_district("江岸区", SQUARE)]))[:80],
+         r"cut.geojson is not valid JSON: .* at line 1, column \d+; the file looks cut short \(truncated\)"),
+        ("none.geojson", _feature_collection([]), "none.geojson has no features; nothing to ingest"),
+        ("nogeom.geojson", _feature_collection([{**_district("江岸区", SQUARE), "geometry": None}]),
+         "nogeom.geojson: feature 0 has no geometry"),
+        ("noname.geojson", {"type": "FeatureCollection", "features": [
+            {"type": "Feature", "properties": {"adcode": "420102"},
+             "geometry": {"type": "Polygon", "coordinates": [SQUARE]}}]},
+         r"noname.geojson: boundaries need a name column \(one of name, 名称"),
+        ("foreign.geojson", _feature_collection([_district("某区", SQUARE, "110101")]),
+         "某区 has code 110101, not a county code of the city 420100"),
+        ("mercator.geojson", {**_feature_collection([_district("江岸区", [[12725000, 3579000], [12727000, 3579000],
+                                                                       [12727000, 3581000], [12725000, 3579000]])])},
+         "values look like EPSG:3857; pass --crs EPSG:3857"),
+        ("notes.txt", "hello", "notes.txt cannot be read as CSV|has no features"),
+        ("notes.doc", "hello", "cannot tell the format from its name; the formats read are GeoJSON"),
+        ("array.json", [1, 2], "is a JSON array but not of GeoJSON Features"),
+    ],
+)
+def test_broken_files_get_one_line_naming_the_file_and_what_to_do(tmp_path, name, content, message):
+    path = _write(tmp_path, name, json.dumps(content) if isinstance(content, list) else content)
+    with pytest.raises(IngestError, match=message) as caught:
+        _prepare("boundaries", path, Units())
+    assert "\n" not in str(caught.value)
+
+
+def test_an_invalid_shape_is_repaired_and_said_so(tmp_path):
+    path = _write(tmp_path, "bowtie.geojson", _feature_collection([_district("江岸区", BOWTIE)]))
+    prepared = _prepare("boundaries", path, Units())
+    assert shapely.is_valid(prepared.frame.geometry).all()
+    assert any(w.startswith("1 invalid shapes repaired (features 0; the first: Self-intersection") for w in
+               prepared.report.warnings)
+
+
+def test_gbk_text_reads_and_a_wrong_declared_encoding_is_refused(tmp_path):
+    rows = "code,name\n420102002,大智街道\n420102003,一元街道\n"
+    path = _write(tmp_path, "streets.csv", rows.encode("gbk"))
+    prepared = _prepare("boundaries", path, Units(), level=Level.STREET)
+    assert prepared.frame["name"].tolist() == ["大智街道", "一元街道"] and prepared.report.encoding == "gbk"
+    with pytest.raises(IngestError, match=r"streets.csv: the data is not valid utf-8: byte 0x[0-9a-f]{2} at offset "):
+        _prepare("boundaries", path, Units(), level=Level.STREET, encoding="utf-8")
+
+
+def test_a_zipped_shapefile_with_gbk_text_and_no_cpg(tmp_path, small_city):
+    folder = tmp_path / "shp"
+    folder.mkdir()
+    small_city.districts[["code", "name", "geometry"]].to_file(folder / "d.shp", encoding="gbk")
+    (folder / "d.cpg").unlink(missing_ok=True)
+    archive = tmp_path / "districts.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        for part in folder.iterdir():
+            z.write(part, part.name)
+    prepared = _prepare("boundaries", archive, Units())
+    assert sorted(prepared.frame["name"]) == sorted(small_city.districts["name"])
+
+
+@pytest.mark.parametrize("fmt", ["gpkg", "fgb", "parquet"])
+def test_the_other_formats_read_the_same_districts(tmp_path, small_city, fmt):
+    frame = small_city.districts[["code", "name", "geometry"]]
+    path = tmp_path / f"districts.{fmt}"
+    if fmt == "parquet":
+        frame.to_parquet(path)
+    else:
+        frame.to_file(path)
+    prepared = _prepare("boundaries", path, Units())
+    assert sorted(prepared.frame["code"]) == sorted(frame["code"])
+
+
+def test_a_csv_of_points_with_lon_lat_columns_in_another_crs(tmp_path, units):
+    from pyproj import Transformer
+
+    x, y = Transformer.from_crs(4326, 4547, always_xy=True).transform([114.27, 114.30], [30.59, 30.60])
+    path = _write(tmp_path, "points.csv", f"名称,经度,纬度\n甲,{x[0]},{y[0]}\n乙,{x[1]},{y[1]}\n")
+    with pytest.raises(IngestError, match="values look like EPSG:4547"):
+        _prepare("pois", path, units)
+    prepared = _prepare("pois", path, units, crs="EPSG:4547")
+    assert np.allclose(shapely.get_x(prepared.frame.geometry), [114.27, 114.30], atol=1e-6)
+
+
+def test_streets_without_codes_take_them_from_the_register_by_name(tmp_path, register):
+    districts = gpd.GeoDataFrame({"code": ["420102"], "name": ["江岸区"]},
+                                 geometry=[shapely.box(114.2, 30.5, 114.4, 30.7)], crs=4326)
+    units = Units({Level.DISTRICT: districts})
+    path = _write(tmp_path, "streets.geojson", _feature_collection([_district("大智街", SQUARE, code=None)]))
+    prepared = _prepare("boundaries", path, units, register=register, level=Level.STREET)
+    assert prepared.frame["code"].tolist() == ["420102002"]
+    wrong = _write(tmp_path, "wrong.geojson", _feature_collection([_district("不存在街道", SQUARE, code=None)]))
+    with pytest.raises(IngestError, match=r"the street register has no 不存在街道 \(in 420102\)"):
+        _prepare("boundaries", wrong, units, register=register, level=Level.STREET)
+
+
+def test_the_city_box_is_wuhan():
+    assert WUHAN.contains(np.array([114.3]), np.array([30.58])).all()

@@ -1,0 +1,63 @@
+"""The screens as Dash renders them: what text each shows for the demo city."""
+
+from __future__ import annotations
+
+from dash.development.base_component import Component
+
+from views import admin_page, layers_page, overview_page, pages
+from views.feature_panel import feature_panel
+
+
+def text(component) -> str:
+    """All the text a component tree shows, in order."""
+    if isinstance(component, str | int | float):
+        return str(component)
+    if isinstance(component, list | tuple):
+        return " ".join(text(c) for c in component)
+    if isinstance(component, Component):
+        children = getattr(component, "children", None)
+        return text(children) if children is not None else ""
+    return ""
+
+
+def test_the_navigation_links_the_screens_there_are_and_names_the_ones_to_come():
+    items = pages.nav("/layers")
+    assert [text(i) for i in items] == ["总览 Overview", "一屏统览 Map", "事件 Events", "图层 Layers", "BIM",
+                                        "管理 Admin"]
+    links = [i for i in items if getattr(i, "href", None)]
+    assert [i.href for i in links] == ["/overview", "/", "/layers", "/admin"]
+    assert [i.className for i in links if "active" in i.className] == ["nav-item active"]
+    coming = [i for i in items if not getattr(i, "href", None)]
+    assert all(i.title.startswith("arrives with") for i in coming)
+
+
+def test_the_overview_counts_the_city_and_sums_it_by_district(services):
+    shown = text(overview_page.layout(services))
+    assert "4,000 楼栋 buildings" in shown and f"{services.store.require('residents').rows:,}" in shown
+    assert "江汉区 420103" in shown
+    assert "population_h3" in shown and "twin demo build" in shown
+
+
+def test_the_layers_screen_lists_every_layer_of_the_registry(services):
+    shown = text(layers_page.layout(services))
+    for layer_id in services.layers.registry.ids:
+        assert f" {layer_id} " in f" {shown} "
+    assert "streets (24)" in shown or "streets (" in shown
+    assert "from 14.5" in shown
+
+
+def test_the_admin_screen_says_where_the_state_is_kept(services):
+    shown = text(admin_page.layout(services))
+    assert "sqlite: sqlite:///" in shown and "live.db (schema 0001_jobs)" in shown
+    assert "SQLite " in shown and "queue.db" in shown
+
+
+def test_an_unknown_path_names_the_screens():
+    assert text(pages.not_found("/nope")) == (
+        "No such screen There is no screen at /nope; the screens are /overview, /, /layers, /admin.")
+
+
+def test_a_feature_panel_shows_a_buildings_details(services):
+    details = services.layers.details("buildings", None, 0)
+    shown = text(feature_panel(details))
+    assert details.subtitle in shown and "Floors 层数" in shown and details.key in shown

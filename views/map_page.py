@@ -1,0 +1,120 @@
+"""The map page (一屏统览): the 3D city, the address search, the drill-down panel and the layer controls.
+
+The map and its controls are drawn by ``views/assets/city_map.js`` from the layer registry (Dash renders
+only their containers). The panel is rendered here: with nothing picked it shows the whole city and its
+districts; a picked unit or building shows its trail from the city, what it holds and the units below it
+(:mod:`views.drill_panel`); the search box finds a building by its address and sends the map there.
+"""
+
+from __future__ import annotations
+
+import dash
+from dash import ClientsideFunction, Input, Output, State, dcc, html
+
+from cim.levels import CITY_CODE, CodeError, level_of
+from layers.spec import Details
+from twin.drill_down import LAYER_OF_LEVEL
+from twin.errors import TwinError
+from twin.services import Services
+from views.drill_panel import drill_panel, search_results, trail_only
+from views.feature_panel import error_panel, feature_panel
+
+SEARCH_HINT = "e.g. 江汉区友谊路12号锦苑小区3栋, or a compound's name"
+
+
+def layout(_services: Services) -> html.Div:
+    return html.Div(
+        [
+            html.Div(className="map-wrap"),  # the map itself (views/pages.py INDEX) shows through here
+            html.Aside(
+                [
+                    html.Div(
+                        [
+                            dcc.Input(id="address-search", type="search", debounce=True,
+                                      placeholder="地址搜索 Address search", autoComplete="off", maxLength=200),
+                            html.Button("Go 搜索", id="address-search-go", className="search-go"),
+                        ],
+                        className="search-box",
+                    ),
+                    html.Div(SEARCH_HINT, id="search-results", className="panel-hint"),
+                    dcc.Store(id="search-hit"),
+                    dcc.Store(id="search-flown"),
+                    html.H2("City 城市 › drill down 逐级下钻"),
+                    html.Div(id="feature-panel"),
+                    dcc.Store(id="picked-feature"),
+                    html.Div(id="map-controls"),
+                ],
+                className="side",
+            ),
+        ],
+        className="body",
+    )
+
+
+def panel(services: Services, picked: dict | None) -> html.Div:
+    """The panel for what the map says was picked: a feature by index or key, a unit by code, or nothing."""
+    drill = services.drill
+    if not isinstance(picked, dict) or not (picked.get("layer") or picked.get("unit")):
+        return drill_panel(drill.view(CITY_CODE), None)
+    layer = str(picked.get("layer") or "")
+    if not layer:
+        return drill_panel(drill.view(str(picked["unit"])), None)
+    if picked.get("key") is not None:
+        _, details = services.layers.find(layer, picked.get("variant"), str(picked["key"]))
+    else:
+        details = services.layers.details(layer, picked.get("variant"), int(picked["index"]),
+                                          version=picked.get("version"))
+    if layer in LAYER_OF_LEVEL.values():
+        return drill_panel(drill.view(details.key), details)
+    return _in_its_place(services, details)
+
+
+def _in_its_place(services: Services, details: Details) -> html.Div:
+    """A feature that is not a unit, under the trail of the finest unit its codes name."""
+    for _, code in reversed(details.codes):
+        try:
+            level_of(code)
+            return trail_only(services.drill.trail_of(code), details)
+        except (CodeError, TwinError):
+            continue
+    return html.Div(feature_panel(details))
+
+
+def register_callbacks(app: dash.Dash, services: Services) -> None:
+    @app.callback(Output("feature-panel", "children"), Input("picked-feature", "data"))
+    def show_feature(picked: dict | None) -> html.Div:
+        try:
+            return panel(services, picked)
+        except (TwinError, TypeError, ValueError, KeyError) as exc:
+            return error_panel(str(exc))
+
+    @app.callback(Output("search-results", "children"), Output("search-hit", "data"),
+                  Input("address-search", "value"), Input("address-search-go", "n_clicks"),
+                  State("address-search", "value"), prevent_initial_call=True)
+    def search(_typed: str | None, _clicks: int | None, text: str | None) -> tuple:
+        if not (text or "").strip():
+            return "", None
+        try:
+            result = services.search.search(text or "")
+        except TwinError as exc:
+            return error_panel(str(exc)), None
+        hit = None
+        if result.match is not None:
+            unit = services.drill.view(result.match.building_code).unit
+            hit = {"layer": "buildings", "code": unit.code, "bbox": list(unit.bbox) if unit.bbox else None}
+        return search_results(result, lambda code: _bbox_text(services, code)), hit
+
+    app.clientside_callback(
+        ClientsideFunction(namespace="twin", function_name="goTo"),
+        Output("search-flown", "data"),
+        Input("search-hit", "data"),
+        prevent_initial_call=True,
+    )
+
+
+def _bbox_text(services: Services, code: str) -> str:
+    try:
+        box = services.drill.view(code).unit.bbox
+    except TwinError:
+        return ""
+    return ",".join(f"{v:.6f}" for v in box) if box else ""
