@@ -1,6 +1,6 @@
 """Do the demo city's buildings stand in the district their code names? Checked against real boundaries.
 
-    python -m bench.districts [--scale city|small] [--seed S]
+    python -m bench.districts [--scale city|small] [--buildings N] [--seed S]
 
 The truth: the seven central districts of ``wuhan_central7_districts_gdp_CRS84.geojson`` (codes by name).
 Each building's representative point is joined to them; the figure is the share of the buildings standing
@@ -12,6 +12,10 @@ in one of them whose ``district_code`` is that district's. Three demo cities are
 - ``datav``: after ingesting the DataV file instead (all 13 districts, GCJ-02), checked both against
   central7 (an independent source, of another vintage: 武昌/洪山 and 江岸/青山 are drawn differently) and
   against the DataV districts themselves.
+
+All three cities have the same number of buildings. At ``--scale city`` that is 75,000, not 300,000: the
+seven central districts (about 860 km²) have room for 77,000 buildings at the generator's density, and a
+city laid out in them refuses more (``--buildings`` sets another number).
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from twin.city_ingest import ingest_file
 from twin.city_store import CityStore
 from twin.demo import build_demo
 
+CITY_IN_CENTRAL7 = 75_000  # what the seven central districts hold at the generator's density (77,122)
 DATAV = SHARED_DATA / "geo" / "wuhan_420100_datav_districts_array.json"
 CENTRAL7 = SHARED_DATA / "geo" / "wuhan_central7_districts_gdp_CRS84.geojson"
 
@@ -58,7 +63,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", choices=("small", "city"), default="city")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--buildings", type=int, default=None,
+                        help="buildings in each city (default: 75,000 at --scale city, the scale's own at small)")
     args = parser.parse_args()
+    if args.buildings is None and args.scale == "city":
+        args.buildings = CITY_IN_CENTRAL7
     for path in (DATAV, CENTRAL7):
         if not path.exists():
             raise SystemExit(f"error: {path} is missing; this benchmark reads the shared real data beside the repo")
@@ -84,8 +93,9 @@ def _build(folder: Path, boundaries: Path | None, crs: str | None, args: argpars
     if boundaries is not None:
         ingest_file(store, IngestRequest(kind="boundaries", path=boundaries, crs=crs))
     started = time.perf_counter()
-    build_demo(folder, seed=args.seed, scale=args.scale, force=True)
+    build_demo(folder, seed=args.seed, scale=args.scale, buildings=args.buildings, force=True)
     return CityStore.open(folder), time.perf_counter() - started
+
 
 if __name__ == "__main__":
     main()

@@ -174,9 +174,10 @@ def _assemble(
 
 
 def _valid_areas(geoms: np.ndarray) -> np.ndarray:
-    """Shapes made valid (a real boundary's fine detail can cross itself after a projection), areas only."""
+    """Shapes made valid (a real boundary's fine detail can cross itself after a projection), areas only
+    (a cell clipped to a real boundary may keep a sliver of line where it touches it: that is dropped)."""
     geoms = np.asarray(geoms, dtype=object).copy()
-    bad = ~shapely.is_valid(geoms)
+    bad = ~shapely.is_valid(geoms) | ~np.isin(shapely.get_type_id(geoms), (3, 6))
     if bad.any():
         fixed = shapely.make_valid(geoms[bad])
         geoms[bad] = [shapely.union_all([p for p in shapely.get_parts(g) if shapely.get_type_id(p) in (3, 6)])

@@ -42,3 +42,13 @@ def test_bench_app_compares_bytes_first_frame_and_a_live_update(built_city_dir, 
     assert "baseline_failed" not in lines[3]
     assert lines[0]["layers"] == ["land", "water", "districts", "streets", "roads", "buildings"]
     assert lines[4]["fetched"] == ["/api/v1/layers/buildings/values"]
+
+
+def test_bench_districts_checks_the_demo_city_against_real_district_boundaries():
+    lines = _run("bench.districts", "--scale", "small", "--buildings", "1500")
+    assert [line["bench"] for line in lines] == ["district_agreement"]
+    line = lines[0]
+    assert line["buildings"] == 1500 and line["in_central7"] > 0
+    assert line["ours"] == 1.0  # laid out in the real boundaries, every building's code names its district
+    assert line["datav_vs_datav"] == 1.0
+    assert line["baseline_value"] < 1.0  # the generator's own districts are not the real ones

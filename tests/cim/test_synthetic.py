@@ -141,3 +141,13 @@ def test_the_small_scale_crowds_the_core_instead():
     core = {d.code for d in DISTRICTS if d.core}
     in_core = city.buildings["district_code"].isin(core).mean()
     assert in_core > 0.75
+
+
+def test_a_unit_clipped_to_a_real_boundary_keeps_its_area_and_drops_slivers_of_line():
+    from cim.synthetic import _valid_areas
+
+    square = shapely.box(0, 0, 1, 1)
+    clipped = shapely.GeometryCollection([square, shapely.LineString([(1, 1), (2, 2)])])
+    fixed = _valid_areas(np.array([clipped, square], dtype=object))
+    assert [g.geom_type for g in fixed] == ["Polygon", "Polygon"]
+    assert shapely.equals(fixed[0], square)
