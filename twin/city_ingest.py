@@ -21,6 +21,7 @@ from cim.privacy import PrivacyError, load_salt
 from cim.street_register import StreetRegister
 from twin.address_register import address_index
 from twin.city_store import CityStore
+from twin.demo import DEMO_TABLES, build_demo, demo_options
 from twin.errors import TwinError
 from twin.manifest import Source, StoreError, now
 
@@ -82,14 +83,37 @@ def ingest_file(store: CityStore, request: IngestRequest, *, progress: Callable[
         path = folder / f"{Path(report.file).stem}.{prepared.table}.review.csv"
         prepared.review.to_csv(path, index=False, encoding="utf-8-sig")
         report.warnings.append(f"{len(prepared.review)} rows to review are listed in {path}")
-    if prepared.table in TABLE_OF_LEVEL.values() and store.has("buildings"):
-        generated = all(s.file == "generated" for s in store.require("buildings").sources)
-        if generated:
-            report.warnings.append(
-                "the city's buildings are the generated demo city, laid out in other boundaries; to regenerate "
-                f"it inside these run: twin demo build --force --store {store.folder}"
-            )
+    if prepared.table in TABLE_OF_LEVEL.values():
+        _relayout_demo(store, prepared.table, report, progress)
     return report
+
+
+def _relayout_demo(store: CityStore, table: str, report: IngestReport, progress: Callable[[str], None]) -> None:
+    """When the store's buildings are the generated demo city, lay it out again inside new real districts, so
+    every demo building stands in the district its code names (the demo's own tables only; one batch)."""
+    options = demo_options(store)
+    if options is None:
+        return
+    if table != "districts":  # the generator lays its own levels out inside the districts only
+        report.warnings.append(f"the demo city keeps its own {table}; only real districts change its layout")
+        return
+    ingested = [kind for kind in DEMO_TABLES if kind != "districts" and (entry := store.entry(kind)) is not None
+                and any(s.file != "generated" for s in entry.sources)]
+    if ingested:  # a new layout would replace them: nothing ingested is lost without being asked
+        report.warnings.append(
+            f"the demo city keeps its old layout: laying it out again would replace the ingested "
+            f"{', '.join(ingested)}; to do so anyway run twin demo build --force --store {store.folder}")
+        return
+    progress("laying the demo city out again inside these districts")
+    try:
+        result = build_demo(store.folder, seed=options.seed, scale=options.scale, buildings=options.buildings,
+                            force=True)
+    except TwinError as exc:
+        report.warnings.append(f"the demo city keeps its old layout: {exc}; try twin demo build --force "
+                               f"--buildings N --store {store.folder} with fewer buildings")
+        return
+    report.warnings.append(f"the demo city ({result.buildings:,} buildings) was laid out again inside these "
+                           f"districts, so every building's codes agree with them")
 
 
 def request_for(kind: str, path: Path, *, crs: str | None, encoding: str | None, layer: str | None,

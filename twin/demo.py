@@ -7,6 +7,7 @@ that already holds a city is kept unless ``force`` asks for a rebuild.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -51,6 +52,31 @@ class DemoResult:
                 f"into {self.store}")
 
 
+@dataclass(frozen=True)
+class DemoOptions:
+    """How the demo city in a store was made (read back from its tables' sources)."""
+
+    seed: int
+    scale: str
+    buildings: int | None
+
+
+def _note(options: DemoOptions) -> str:
+    return (f"{WRITER} --scale {options.scale} --seed {options.seed}"
+            + (f" --buildings {options.buildings}" if options.buildings else ""))
+
+
+def demo_options(store: CityStore) -> DemoOptions | None:
+    """The options the store's buildings were generated with; None when they are not the demo city's."""
+    entry = store.entry("buildings")
+    if entry is None or not entry.sources or any(s.file != "generated" for s in entry.sources):
+        return None
+    found = re.fullmatch(rf"{WRITER} --scale (\w+) --seed (\d+)(?: --buildings (\d+))?", entry.sources[0].note or "")
+    if found is None:
+        return None
+    return DemoOptions(int(found[2]), found[1], int(found[3]) if found[3] else None)
+
+
 def build_demo(
     out: Path,
     *,
@@ -81,7 +107,7 @@ def build_demo(
     b = city.buildings
     population = build_population_layer(b["lon"].to_numpy(), b["lat"].to_numpy(), weights=b["residents"].to_numpy())
 
-    note = f"twin demo build --scale {scale} --seed {seed}" + (f" --buildings {buildings}" if buildings else "")
+    note = _note(DemoOptions(seed, str(scale), buildings))
     moment = now()
 
     def generated(kind: str, rows: int) -> list[Source]:
