@@ -43,7 +43,8 @@ def test_ingested_data_is_never_replaced_by_a_new_layout(city_dir, shared_data, 
     store = CityStore.open(city_dir)
     plates = store.read("addresses")
     path = tmp_path / "orgs.csv"
-    pd.DataFrame([{"名称": "武汉市第一测试学校", "类别": "school", "地址": plates["text"][0]}]).to_csv(path, index=False)
+    school = {"名称": "武汉市第一测试学校", "类别": "school", "地址": plates["text"][0]}
+    pd.DataFrame([school]).to_csv(path, index=False)
     ingest_file(store, IngestRequest(kind="organisations", path=path, mode="append"))
     buildings = store.require("buildings").content_hash
     central7 = shared_data / "geo" / "wuhan_central7_districts_gdp_CRS84.geojson"
