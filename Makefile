@@ -17,7 +17,8 @@ NPM_STAMP := $(NPM)/.installed
 
 demo: $(STAMP) $(NPM_STAMP)
 	$(BIN)/twin demo build --scale $(SCALE) --seed $(SEED) --out $(DATA)
-	$(BIN)/twin serve --data $(DATA) --host $(HOST) --port $(PORT)
+	$(BIN)/twin demo users --store $(DATA)
+	$(BIN)/twin serve --data $(DATA) --host $(HOST) --port $(PORT) --guest
 
 test: $(STAMP) $(NPM_STAMP) browser
 	$(BIN)/ruff check .

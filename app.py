@@ -14,7 +14,7 @@ from werkzeug.exceptions import HTTPException
 
 from twin.errors import TwinError
 from twin.services import Services
-from views import api, pages, vendor
+from views import access_gate, admin_api, api, openapi, pages, signin_page, table_export, vendor
 
 ASSETS = Path(__file__).parent / "views" / "assets"
 log = logging.getLogger(__name__)
@@ -33,8 +33,13 @@ def create_app(services: Services) -> dash.Dash:
         suppress_callback_exceptions=True,  # screens are rendered on demand, their callbacks registered up front
         compress=True,  # gzip for the page, Dash's scripts and the deck.gl bundle (flask-compress)
     )
+    access_gate.register(app.server, services, app.csp_hashes)  # first: every request is checked here
+    signin_page.register(app.server, services)
     vendor.register(app.server, deck)
     api.register(app.server, services)
+    table_export.register(app.server, services)
+    admin_api.register(app.server, services)
+    openapi.register(app.server)
 
     @app.server.errorhandler(TwinError)
     def twin_error(exc: TwinError) -> tuple[flask.Response, int]:
@@ -42,7 +47,9 @@ def create_app(services: Services) -> dash.Dash:
 
     @app.server.errorhandler(Exception)
     def unexpected(exc: Exception) -> flask.Response | tuple[flask.Response, int]:
-        if isinstance(exc, HTTPException):  # 404s and the like keep their own answer
+        if isinstance(exc, HTTPException):  # 404s and the like: JSON on the API, the usual page elsewhere
+            if flask.request.path.startswith("/api/"):
+                return flask.jsonify(error=f"{exc.name}: {exc.description}".replace("\n", " ")), exc.code
             return exc.get_response()
         log.exception("%s %s failed", flask.request.method, flask.request.path)
         return flask.jsonify(error=f"internal error ({type(exc).__name__}); the server's log has the details"), 500

@@ -36,7 +36,7 @@ from playwright.sync_api import sync_playwright
 
 from bench.chromium import CHROMIUM, CHROMIUM_ARGS, free_port
 from bench.common import report
-from bench.server import serve_city, serve_in_thread
+from bench.server import SignedInBrowser, serve_city, serve_in_thread, viewer_session
 from layers.registry import city_layers
 from layers.spec import LayerData, LayerSpec, Renderer
 from twin.city_store import CityStore
@@ -175,7 +175,7 @@ class Wire:
 
 
 def measure_first_frame(browser, url: str, first_frame_js: str, timeout_s: float) -> dict:
-    page = browser.new_page(viewport={"width": 1400, "height": 860})
+    page = browser.new_page(url, viewport={"width": 1400, "height": 860})
     try:
         wire = Wire(page)
         errors: list[str] = []
@@ -210,7 +210,7 @@ def measure_live_update(browser, url: str, store: CityStore, *, full: bool, time
     Before the change, a screenshot waits until the first view is on screen: software GL (SwiftShader) takes
     seconds to raster a frame of the full city, and a frame still being rastered would delay the next.
     """
-    page = browser.new_page(viewport={"width": 1400, "height": 860})
+    page = browser.new_page(url, viewport={"width": 1400, "height": 860})
     try:
         wire = Wire(page)
         page.goto(url)
@@ -271,13 +271,17 @@ def main(argv: list[str] | None = None) -> None:
     baseline = serve_baseline(spec, base_port := free_port())
     try:
         with serve_city(args.data, free_port(), OUT / "serve.log", seconds=600) as ours_url:
+            session = viewer_session(args.data)
             for s in specs:  # let the server build and cache its layer messages first
-                with urllib.request.urlopen(f"{ours_url}api/v1/layers/{s.id}/data", timeout=600) as response:
+                request = urllib.request.Request(f"{ours_url}api/v1/layers/{s.id}/data",
+                                                 headers={"Cookie": f"twin_session={session[0]}"})
+                with urllib.request.urlopen(request, timeout=600) as response:
                     response.read()
             with sync_playwright() as p:
                 runs: dict[str, list[dict]] = {"ours": [], "base": []}
                 for repeat in range(args.repeats):
-                    browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+                    browser = SignedInBrowser(p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS))
+                    browser.sign_in(ours_url, args.data)
                     for side in (("ours", "base") if repeat % 2 == 0 else ("base", "ours")):
                         if side == "ours":
                             runs[side].append(measure_first_frame(
@@ -287,7 +291,8 @@ def main(argv: list[str] | None = None) -> None:
                                 browser, f"http://127.0.0.1:{base_port}/", "window.firstFrame", args.timeout))
                     browser.close()
                 ours, base = median_run(runs["ours"]), median_run(runs["base"])
-                browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+                browser = SignedInBrowser(p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS))
+                browser.sign_in(ours_url, args.data)
                 try:
                     values = measure_live_update(browser, ours_url, store, full=False, timeout_s=args.timeout)
                     whole = measure_live_update(browser, ours_url, store, full=True, timeout_s=args.timeout)

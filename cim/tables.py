@@ -41,6 +41,15 @@ class Classification(StrEnum):
     INTERNAL = "internal"
     SENSITIVE = "sensitive"
 
+    @property
+    def rank(self) -> int:
+        """0 for public, 1 for internal, 2 for sensitive."""
+        return list(Classification).index(self)
+
+    def covers(self, other: Classification) -> bool:
+        """Whether a clearance of this class may read data of class ``other``."""
+        return self.rank >= Classification(other).rank
+
 
 class ColumnType(StrEnum):
     STR = "str"

@@ -7,6 +7,9 @@ a spec here; the browser draws it with the renderer it names.
 
 from __future__ import annotations
 
+from dataclasses import replace
+from functools import partial
+
 import h3
 import numpy as np
 import pandas as pd
@@ -66,7 +69,13 @@ def _by_residents(data: LayerData):
                       none_label="nobody lives here 无人居住")
 
 
-def _building_details(tables: Tables, _variant: Variant | None, index: int) -> Details:
+def _public_buildings(tables: Tables, variant: Variant | None) -> LayerData:
+    data = _buildings(tables, variant)
+    values = {k: v for k, v in data.values.items() if k != "residents"}
+    return LayerData(count=data.count, shapes=data.shapes, values=values)
+
+
+def _building_details(tables: Tables, _variant: Variant | None, index: int, *, residents: bool = True) -> Details:
     b = tables["buildings"]
     row = b.iloc[index]
     facts = (
@@ -74,7 +83,7 @@ def _building_details(tables: Tables, _variant: Variant | None, index: int) -> D
         ("Use 用途", f"{BUILDING_USES.label_zh(str(row['use']))} ({row['use']})"),
         ("Floors 层数", str(int(row["floors"]))),
         ("Height 高度", f"{float(row['height_m']):.1f} m"),
-        ("Residents 实有人口", f"{int(row['residents']):,}"),
+        *((("Residents 实有人口", f"{int(row['residents']):,}"),) if residents else ()),
         ("Dwellings 房屋", f"{int(row['dwellings']):,}"),
     )
     codes = tuple((f"{lv.label_zh} {lv.name.lower()}", str(row[lv.column])) for lv in Level)
@@ -90,22 +99,30 @@ def _find_by_code(table: str):
     return find
 
 
-BUILDINGS = LayerSpec(
+# what a viewer without internal clearance sees: the buildings without their residents
+PUBLIC_BUILDINGS = LayerSpec(
     id="buildings",
     title_zh="楼栋",
     title_en="Buildings",
     renderer=Renderer.EXTRUDED,
     tables=("buildings",),
-    build=_buildings,
-    classification=Classification.INTERNAL,  # residents per building
-    colourings=(
-        Colouring("use", "用途", "Use", _by_use),
-        Colouring("residents", "人口", "Residents", _by_residents),
-    ),
-    tooltip="{use_label} · {floors} floors 层 · {height:.0f} m · {residents:,} residents 人",
-    pick=Pick(details=_building_details, find=_find_by_code("buildings")),
+    build=_public_buildings,
+    classification=Classification.PUBLIC,
+    colourings=(Colouring("use", "用途", "Use", _by_use),),
+    tooltip="{use_label} · {floors} floors 层 · {height:.0f} m",
+    pick=Pick(details=partial(_building_details, residents=False), find=_find_by_code("buildings")),
     bindings={"elevation": "height"},
     style={"highlight": [255, 64, 64, 255]},
+)
+
+BUILDINGS = replace(
+    PUBLIC_BUILDINGS,
+    build=_buildings,
+    classification=Classification.INTERNAL,  # residents per building
+    colourings=(*PUBLIC_BUILDINGS.colourings, Colouring("residents", "人口", "Residents", _by_residents)),
+    tooltip="{use_label} · {floors} floors 层 · {height:.0f} m · {residents:,} residents 人",
+    pick=Pick(details=_building_details, find=_find_by_code("buildings")),
+    redacted=PUBLIC_BUILDINGS,
 )
 
 # --- population on H3 ------------------------------------------------------------------------------------

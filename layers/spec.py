@@ -174,6 +174,9 @@ class LayerSpec:
     bindings: Mapping[str, str] = field(default_factory=dict)
     #: renderer options, passed to the browser as they are (line width, opacity, label size, ...)
     style: Mapping[str, Any] = field(default_factory=dict)
+    #: what a viewer without clearance for ``classification`` gets instead: the same layer (same id) with
+    #: fewer values, of a more open class; None: such a viewer does not get the layer at all
+    redacted: LayerSpec | None = None
 
     def __post_init__(self) -> None:
         if not _ID.match(self.id):
@@ -190,6 +193,10 @@ class LayerSpec:
             raise SpecError(f"layer {self.id!r} has a default variant but no variants")
         if not self.toggle and not self.visible:
             raise SpecError(f"layer {self.id!r} can be neither seen nor turned on")
+        if self.redacted is not None and (
+            self.redacted.id != self.id or self.redacted.classification.covers(self.classification)
+        ):
+            raise SpecError(f"layer {self.id!r}: its redacted form must have the same id and a more open class")
         needed = RENDERER_BINDINGS[self.renderer]
         if set(self.bindings) != set(needed):
             raise SpecError(
@@ -273,6 +280,16 @@ class LayerRegistry:
             if s.id == layer_id:
                 return s
         raise SpecError(f"no layer named {layer_id!r}; layers: {', '.join(self.ids)}")
+
+    def for_clearance(self, clearance: Classification) -> LayerRegistry:
+        """The layers a viewer cleared for ``clearance`` gets: each layer whole, its redacted form, or none."""
+        specs = []
+        for spec in self.specs:
+            while spec is not None and not clearance.covers(spec.classification):
+                spec = spec.redacted
+            if spec is not None:
+                specs.append(spec)
+        return LayerRegistry(tuple(specs))
 
     def with_layer(self, spec: LayerSpec, *, before: str | None = None) -> LayerRegistry:
         """A new registry with ``spec`` added (drawn under ``before`` if given, else on top)."""

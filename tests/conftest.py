@@ -109,3 +109,29 @@ def redis_url() -> str:
     finally:
         client.close()
     return REDIS
+
+
+#: The roles of the test client and browser: they see, and may do, everything.
+VIEWER_ROLES = ("commander", "gis_admin", "admin")
+
+
+def token_for(services: Services, *roles: str, department: str | None = None) -> str:
+    """A new API token with ``roles`` in the services' live store."""
+    from twin.permissions import Grant, Role
+
+    grants = [Grant(Role(r), department=department if r == "handler" else None) for r in roles]
+    return services.tokens.add(f"test-{uuid.uuid4().hex[:10]}", grants=grants, created_by="tests").token
+
+
+def client_as(services: Services, *roles: str, department: str | None = None):
+    """A test client of the app over ``services`` that sends a token with ``roles`` (none: no credentials)."""
+    from app import create_app
+
+    client = create_app(services).server.test_client()
+    if roles:
+        client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {token_for(services, *roles, department=department)}"
+    return client
+
+
+def viewer_client(services: Services):
+    return client_as(services, *VIEWER_ROLES)

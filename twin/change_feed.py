@@ -18,8 +18,9 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
+from cim.tables import Classification
 from twin.jobs import JobStore
-from twin.layer_service import LayerService
+from twin.layer_service import ClearedLayers, LayerService
 from twin.manifest import now
 
 log = logging.getLogger(__name__)
@@ -29,14 +30,20 @@ RECENT_JOBS = timedelta(minutes=2)
 class ChangeFeed:
     def __init__(
         self,
-        layers: LayerService,
+        layers: LayerService | ClearedLayers,
         jobs: JobStore | None,
         *,
         interval_s: float = 0.25,
         on_store_change: Callable[[], None] | None = None,
         max_streams: int = 16,
     ) -> None:
-        self.layers = layers
+        # one listing per clearance (topics layers.public, layers.internal, ...), or one for all (layers)
+        if isinstance(layers, ClearedLayers):
+            self.store = layers.whole.store
+            self._listings = {f"layers.{c}": service for c, service in layers.items()}
+        else:
+            self.store = layers.store
+            self._listings = {"layers": layers}
         self.jobs = jobs
         self.interval_s = interval_s
         self.on_store_change = on_store_change
@@ -63,9 +70,10 @@ class ChangeFeed:
 
     def poll(self) -> None:
         """Look once at the store and the jobs, and publish what changed."""
-        manifest = self.layers.store.manifest()
+        manifest = self.store.manifest()
         if manifest.generation != self._generation:
-            self.publish("layers", self.layers.listing())
+            for topic, service in self._listings.items():
+                self.publish(topic, service.listing())
             self._generation = manifest.generation
             if self.on_store_change is not None:
                 try:
@@ -77,6 +85,13 @@ class ChangeFeed:
             self._last_jobs_check = moment
             recent = self.jobs.changed_since(now() - RECENT_JOBS)
             self.publish("jobs", {"jobs": [j.to_json() for j in recent]})
+
+    def events_for(self, clearance: Classification) -> dict[str, str]:
+        """The topics a viewer cleared for ``clearance`` may follow, each with the event name it gets."""
+        events = {f"layers.{clearance}": "layers"} if f"layers.{clearance}" in self._listings else {"layers": "layers"}
+        if clearance.covers(Classification.INTERNAL):  # jobs name files and tables
+            events["jobs"] = "jobs"
+        return events
 
     def start(self) -> ChangeFeed:
         self.poll()

@@ -226,19 +226,28 @@ class CityStore:
         return entry, spec, path
 
     def read(
-        self, kind: str, columns: Sequence[str] | None = None, *, entry: TableEntry | None = None
+        self, kind: str, columns: Sequence[str] | None = None, *, entry: TableEntry | None = None,
+        where: tuple[str, str, object] | None = None,
     ) -> pd.DataFrame:
-        """The table of ``kind`` as it is now (or the version ``entry`` names): a GeoDataFrame for kinds with shapes."""
+        """The table of ``kind`` as it is now (or the version ``entry`` names): a GeoDataFrame for kinds with shapes.
+        ``where`` keeps only the rows that pass one test, e.g. ``("building_code", "==", code)``, reading only
+        the row groups that may hold them."""
         _, spec, path = self._checked_path(kind, entry)
         cols = list(columns) if columns is not None else None
+        filters = [where] if where is not None else None
         try:
             if spec.geometry and (cols is None or "geometry" in cols):
-                return gpd.read_parquet(path, columns=cols)
-            return pd.read_parquet(path, columns=cols)
+                return gpd.read_parquet(path, columns=cols, filters=filters)
+            return pd.read_parquet(path, columns=cols, filters=filters)
         except (OSError, ValueError, pa.ArrowException) as exc:
             raise StoreError(
                 f"{path} cannot be read ({exc}); restore it from a backup or write the {kind} table again"
             ) from None
+
+    def columns(self, kind: str) -> tuple[str, ...]:
+        """The columns the table of ``kind`` holds now (optional columns may be absent)."""
+        _, _, path = self._checked_path(kind, None)
+        return tuple(pq.read_schema(path).names)
 
     def batches(self, kind: str, columns: Sequence[str]) -> tuple[int, Iterator[pa.RecordBatch]]:
         """The rows of a table in batches of up to a million: the row count and the batches."""

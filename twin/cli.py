@@ -4,13 +4,22 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from twin.errors import TwinError
 from twin.settings import load_settings
+
+if TYPE_CHECKING:
+    from twin.live_store import LiveStore
+    from twin.permissions import Grant
 
 STORE_HELP = "the city folder  [default: TWIN_DATA or data/demo]"
 
@@ -47,6 +56,16 @@ def _save_traceback() -> Path:
     path = Path(tempfile.gettempdir()) / "city-twin-error.txt"
     path.write_text(traceback.format_exc(), encoding="utf-8")
     return path
+
+
+def _cli_actor() -> str:
+    """Who the audit log names for a command run at this machine's shell."""
+    import getpass
+
+    try:
+        return f"cli:{getpass.getuser()}"[:64]
+    except (KeyError, OSError):
+        return "cli:unknown"
 
 
 def _store_option(*names: str):
@@ -87,6 +106,28 @@ def demo_build(scale: str, seed: int, store: Path | None, buildings: int | None,
     click.echo(result.summary())
 
 
+@demo.command("users")
+@_store_option("--store", "--out")
+def demo_users(store: Path | None) -> None:
+    """Make one demo user per role, each with a fresh password, printed once."""
+    from twin.audit import AuditLog
+    from twin.demo_users import ensure_demo_users
+    from twin.live_store import LiveStore
+    from twin.users import UserStore
+
+    settings = load_settings(data=store)
+    live = LiveStore.open(settings.database_url, settings.data)
+    try:
+        made = ensure_demo_users(UserStore(live))
+        AuditLog(live).record(actor=_cli_actor(), actor_kind="cli", action="user.demo",
+                              target=", ".join(u.name for u in made))
+    finally:
+        live.dispose()
+    click.echo("demo users (passwords made for this run; sign in at /signin):")
+    for u in made:
+        click.echo(f"  {u.name:<20} {u.password:<18} {u.role.value} {u.label}")
+
+
 # --- serve and work --------------------------------------------------------------------------------------
 
 
@@ -97,14 +138,16 @@ def demo_build(scale: str, seed: int, store: Path | None, buildings: int | None,
 @click.option("--worker", type=click.Choice(["embedded", "external"]), default=None,
               help="embedded: this process runs the jobs too; external: twin worker processes do  "
               "[default: TWIN_WORKER or embedded]")
-def serve(store: Path | None, host: str | None, port: int | None, worker: str | None) -> None:
-    """Serve the command screen and the API over HTTP."""
+@click.option("--guest", is_flag=True, default=None,
+              help="visitors who have not signed in see the public layers, read-only  [default: TWIN_GUEST]")
+def serve(store: Path | None, host: str | None, port: int | None, worker: str | None, guest: bool | None) -> None:
+    """Serve the command screen and the API over HTTP (sign-in required, unless --guest)."""
     import waitress
 
     from app import create_app
     from twin.services import open_services
 
-    settings = load_settings(data=store, host=host, port=port, worker=worker)
+    settings = load_settings(data=store, host=host, port=port, worker=worker, guest=guest)
     _check_port_free(settings.host, settings.port)
     services = open_services(settings)
     services.start(embedded_worker=settings.worker == "embedded")
@@ -112,8 +155,9 @@ def serve(store: Path | None, host: str | None, port: int | None, worker: str | 
         app = create_app(services)
         tables = services.store.manifest().tables
         count = f"{tables['buildings'].rows:,} buildings" if "buildings" in tables else "an empty city"
+        access = "guests see public layers" if settings.guest else "sign-in required"
         click.echo(f"serving {count} from {services.store.folder} at http://{settings.host}:{settings.port} "
-                   f"(jobs: {settings.worker})", err=True)
+                   f"(jobs: {settings.worker}; {access})", err=True)
         try:
             waitress.serve(app.server, host=settings.host, port=settings.port, threads=settings.server_threads,
                            channel_request_lookahead=5, ident="city-twin")
@@ -331,3 +375,233 @@ def jobs_list(store: Path | None, as_json: bool, limit: int) -> None:
         return
     for j in recent:
         click.echo(f"{j.id}  {j.status:<9} {100 * j.progress:5.1f}%  {j.title}  {j.error or j.message}")
+
+
+# --- access: users, API tokens, the audit log ------------------------------------------------------------
+
+
+@contextmanager
+def _live_store(store: Path | None) -> Iterator[LiveStore]:
+    """The live store of the city folder only (no jobs, no web side)."""
+    from twin.live_store import LiveStore
+
+    settings = load_settings(data=store)
+    live = LiveStore.open(settings.database_url, settings.data)
+    try:
+        yield live
+    finally:
+        live.dispose()
+
+
+def _grants(roles: tuple[str, ...], area: str | None, department: str | None) -> list[Grant]:
+    """One grant per ``--role``, each for the same area; the department goes to the handler roles (the only
+    ones that take one), or to every role when none is a handler (so that the grant says it does not fit)."""
+    from twin.permissions import Grant, Role, role_named
+
+    try:
+        named = [role_named(r) for r in roles]
+        handlers = Role.HANDLER in named
+        return [Grant(r, area=area, department=department if r is Role.HANDLER or not handlers else None)
+                for r in named]
+    except ValueError as exc:
+        raise TwinError(str(exc)) from None
+
+
+def _password(password_file: Path | None) -> str:
+    """From the first line of --password-file, else TWIN_PASSWORD, else asked twice without echo."""
+    if password_file is not None:
+        lines = password_file.read_text(encoding="utf-8").splitlines()
+        return lines[0] if lines else ""
+    if os.environ.get("TWIN_PASSWORD"):
+        return os.environ["TWIN_PASSWORD"]
+    return click.prompt("password", hide_input=True, confirmation_prompt=True)
+
+
+def _audit(live: LiveStore, action: str, target: str, **detail: object) -> None:
+    from twin.audit import AuditLog
+
+    AuditLog(live).record(actor=_cli_actor(), actor_kind="cli", action=action, target=target, detail=detail or None)
+
+
+ROLES_HELP = "a role such as admin or analyst (repeat for several; a wrong one lists them all)"
+AREA_HELP = "limit the roles to one unit: its code at any of the seven levels (e.g. district 420102)"
+DEPARTMENT_HELP = "the department a handler works for (a handler needs one; other roles take none)"
+PASSWORD_FILE_HELP = "read the password from the first line of FILE  [default: TWIN_PASSWORD, or asked]"
+
+
+@main.group(cls=_Group)
+def users() -> None:
+    """Who may sign in, and with which roles."""
+
+
+@users.command("add")
+@click.argument("name")
+@click.option("--role", "roles", multiple=True, required=True, metavar="ROLE", help=ROLES_HELP)
+@click.option("--area", default=None, metavar="CODE", help=AREA_HELP)
+@click.option("--department", default=None, metavar="DEPT", help=DEPARTMENT_HELP)
+@click.option("--display-name", default=None, metavar="TEXT", help="the name shown on screen  [default: NAME]")
+@click.option("--password-file", type=click.Path(path_type=Path, dir_okay=False, exists=True), default=None,
+              help=PASSWORD_FILE_HELP)
+@_store_option()
+def users_add(name: str, roles: tuple[str, ...], area: str | None, department: str | None,
+              display_name: str | None, password_file: Path | None, store: Path | None) -> None:
+    """Add the user NAME (the first user must be an admin)."""
+    from twin.access_rows import roles_text
+    from twin.users import UserStore
+
+    grants = _grants(roles, area, department)
+    with _live_store(store) as live:
+        people = UserStore(live)
+        if people.is_empty() and not any(g.role == "admin" for g in grants):
+            raise TwinError("the first user must be an admin: add one with --role admin")
+        user = people.add(name, password=_password(password_file), grants=grants, display_name=display_name)
+        _audit(live, "user.add", name, roles=sorted(user.roles))
+    click.echo(f"added user {name} with roles {roles_text(user.grants)}")
+
+
+@users.command("list")
+@_store_option()
+@click.option("--json", "as_json", is_flag=True)
+def users_list(store: Path | None, as_json: bool) -> None:
+    """The users, their roles, and whether they may sign in."""
+    from twin.access_rows import roles_text
+    from twin.users import UserStore
+
+    with _live_store(store) as live:
+        found = UserStore(live).list()
+    if as_json:
+        click.echo(json.dumps([u.to_json() for u in found], ensure_ascii=False, indent=2))
+        return
+    for u in found:
+        state = "disabled" if u.disabled else f"locked until {u.locked_until:%H:%M}" if u.locked_until else "enabled"
+        seen = f"{u.last_signin_at:%Y-%m-%d %H:%M}" if u.last_signin_at else "never"
+        click.echo(f"{u.name:<20} {state:<20} last sign-in {seen:<16}  {roles_text(u.grants)}")
+
+
+@users.command("disable")
+@click.argument("name")
+@_store_option()
+def users_disable(name: str, store: Path | None) -> None:
+    """Refuse NAME's sign-ins and end their sessions."""
+    from twin.users import UserStore
+
+    with _live_store(store) as live:
+        UserStore(live).disable(name)
+        _audit(live, "user.disable", name)
+    click.echo(f"disabled user {name}; their sessions have ended")
+
+
+@users.command("enable")
+@click.argument("name")
+@_store_option()
+def users_enable(name: str, store: Path | None) -> None:
+    """Let NAME sign in again (this also lifts a lock after failed sign-ins)."""
+    from twin.users import UserStore
+
+    with _live_store(store) as live:
+        UserStore(live).enable(name)
+        _audit(live, "user.enable", name)
+    click.echo(f"enabled user {name}")
+
+
+@users.command("passwd")
+@click.argument("name")
+@click.option("--password-file", type=click.Path(path_type=Path, dir_okay=False, exists=True), default=None,
+              help=PASSWORD_FILE_HELP)
+@_store_option()
+def users_passwd(name: str, password_file: Path | None, store: Path | None) -> None:
+    """Set NAME's password (their sessions end)."""
+    from twin.users import UserStore
+
+    with _live_store(store) as live:
+        people = UserStore(live)
+        people.get(name)  # an unknown name fails before the password is asked for
+        people.set_password(name, _password(password_file))
+        _audit(live, "user.passwd", name)
+    click.echo(f"set the password of {name}; their sessions have ended")
+
+
+@main.group(cls=_Group)
+def tokens() -> None:
+    """API tokens: how machines and scripts call the API."""
+
+
+@tokens.command("add")
+@click.argument("name")
+@click.option("--role", "roles", multiple=True, required=True, metavar="ROLE", help=ROLES_HELP)
+@click.option("--area", default=None, metavar="CODE", help=AREA_HELP)
+@click.option("--department", default=None, metavar="DEPT", help=DEPARTMENT_HELP)
+@click.option("--expires-days", type=click.IntRange(1, 3650), default=None, help="  [default: never]")
+@_store_option()
+@click.option("--json", "as_json", is_flag=True, help='print {"name": ..., "roles": [...], "token": ...}')
+def tokens_add(name: str, roles: tuple[str, ...], area: str | None, department: str | None,
+               expires_days: int | None, store: Path | None, as_json: bool) -> None:
+    """Make the API token NAME and print it, this once only."""
+    from twin.api_tokens import TokenStore
+
+    expires = timedelta(days=expires_days) if expires_days else None
+    with _live_store(store) as live:
+        issued = TokenStore(live).add(name, grants=_grants(roles, area, department), created_by=_cli_actor(),
+                                      expires_in=expires)
+        _audit(live, "token.add", name, roles=issued.roles, expires_days=expires_days)
+    if as_json:
+        click.echo(json.dumps({"name": issued.name, "roles": issued.roles, "token": issued.token}))
+        return
+    click.echo(f"added token {name} with roles {', '.join(issued.roles)}; it is shown only this once:", err=True)
+    click.echo(issued.token)
+
+
+@tokens.command("list")
+@_store_option()
+@click.option("--json", "as_json", is_flag=True)
+def tokens_list(store: Path | None, as_json: bool) -> None:
+    """The API tokens (never their secrets)."""
+    from twin.access_rows import roles_text
+    from twin.api_tokens import TokenStore
+
+    with _live_store(store) as live:
+        found = TokenStore(live).list()
+    if as_json:
+        click.echo(json.dumps([t.to_json() for t in found], ensure_ascii=False, indent=2))
+        return
+    for t in found:
+        state = "disabled" if t.disabled else f"expires {t.expires_at:%Y-%m-%d}" if t.expires_at else "no expiry"
+        used = f"{t.last_used_at:%Y-%m-%d %H:%M}" if t.last_used_at else "never"
+        click.echo(f"{t.name:<20} {state:<18} used {used:<16}  by {t.created_by:<16} {roles_text(t.grants)}")
+
+
+@tokens.command("disable")
+@click.argument("name")
+@_store_option()
+def tokens_disable(name: str, store: Path | None) -> None:
+    """Refuse the API token NAME from now on."""
+    from twin.api_tokens import TokenStore
+
+    with _live_store(store) as live:
+        TokenStore(live).disable(name)
+        _audit(live, "token.disable", name)
+    click.echo(f"disabled token {name}")
+
+
+@main.command("audit")
+@click.option("--user", default=None, help="only what this user (or token, or cli:...) did")
+@click.option("--since", default=None, help="an ISO date or time, or a duration back from now: 30m, 2h, 7d")
+@click.option("--action", default=None, help="only this action (user.add, signin, export, ...)")
+@click.option("--limit", type=click.IntRange(1, 100_000), default=100, show_default=True)
+@_store_option()
+@click.option("--json", "as_json", is_flag=True)
+def audit(user: str | None, since: str | None, action: str | None, limit: int, store: Path | None,
+          as_json: bool) -> None:
+    """The audit log, newest first: when, who, what, to what, how it ended, from where."""
+    from twin.audit import AuditLog, since_of
+
+    with _live_store(store) as live:
+        records = AuditLog(live).query(user=user, since=since_of(since) if since else None, action=action,
+                                       limit=limit)
+    if as_json:
+        click.echo(json.dumps([r.to_json() for r in records], ensure_ascii=False, indent=2))
+        return
+    rows = [(f"{r.at:%Y-%m-%d %H:%M:%S}", r.actor, r.action, r.target, r.outcome, r.ip) for r in records]
+    widths = [max((len(row[i]) for row in rows), default=0) for i in range(5)]
+    for row in rows:
+        click.echo("  ".join([*(cell.ljust(w) for cell, w in zip(row[:5], widths, strict=True)), row[5]]).rstrip())

@@ -17,6 +17,7 @@ import pandas as pd
 import shapely
 
 from cim.levels import CITY_CODE, CodeError, Level, level_of
+from cim.tables import Classification, kind_of
 from twin.city_store import CityStore
 from twin.errors import NotFound
 from twin.unit_counts import Counts, CountsCache, UnitCounts
@@ -30,6 +31,9 @@ CITY_NAME = "武汉市"
 #: At most this many units below are listed (a compound of a thousand buildings lists the first ones).
 MAX_CHILDREN = 200
 MAX_ORGANISATIONS = 50
+MAX_RESIDENTS = 20
+#: What a building's panel lists of each resident (never a name: none is stored).
+RESIDENT_FIELDS = ("person_id", "age", "sex", "phone_masked")
 
 Box = tuple[float, float, float, float]
 
@@ -68,6 +72,15 @@ class DrillView:
                 "child_level": self.child_level.name.lower() if self.child_level else None,
                 "more_children": self.more_children,
                 "organisations": [{"name": n, "kind": k} for n, k in self.organisations]}
+
+
+@dataclass(frozen=True)
+class ResidentList:
+    """Some residents of one building, each a record of text fields, and the data class of every field."""
+
+    rows: tuple[dict[str, str | None], ...]
+    total: int
+    classes: dict[str, Classification]
 
 
 @dataclass(frozen=True)
@@ -112,6 +125,19 @@ class DrillDown:
             children = tuple(self._unit(names, counts, child_level, c) for c in below[:MAX_CHILDREN])
         organisations = self._organisations(code) if level is Level.BUILDING else ()
         return DrillView(trail[-1], trail, children, child_level, more, organisations)
+
+    def residents(self, building: str, limit: int = MAX_RESIDENTS) -> ResidentList:
+        """The first ``limit`` residents of a building, with each field's data class (they are personal data:
+        whoever shows them masks what the viewer is not cleared for)."""
+        if level_of(building) is not Level.BUILDING or not self.store.has("residents"):
+            return ResidentList((), 0, {})
+        kind = kind_of("residents")
+        present = set(self.store.columns("residents"))
+        columns = [c for c in RESIDENT_FIELDS if c in present]
+        here = self.store.read("residents", columns=columns, where=("building_code", "==", building))
+        rows = tuple({c: (None if pd.isna(v) else str(v)) for c, v in zip(columns, r, strict=True)}
+                     for r in here.head(limit).itertuples(index=False))
+        return ResidentList(rows, len(here), {c: kind.class_of(c) for c in columns})
 
     def trail_of(self, code: str) -> tuple[Unit, ...]:
         return self.view(code).trail

@@ -23,7 +23,7 @@ from typing import Any
 
 import pandas as pd
 
-from cim.tables import SchemaError
+from cim.tables import Classification, SchemaError
 from cim.vocabulary import UnknownTermError
 from layers.cells import CellError
 from layers.geometry import GeometryError
@@ -118,6 +118,12 @@ class LayerService:
         self._tables = _Cache(tables)
         self._generation: int | None = None
 
+    def sharing_tables(self, registry: LayerRegistry) -> LayerService:
+        """Another service over ``registry`` that reads the store's tables through this one's cache."""
+        other = LayerService(self.store, registry, messages=self._messages.size, tables=self._tables.size)
+        other._tables = self._tables
+        return other
+
     # --- versions ------------------------------------------------------------------------------------------
 
     def _spec(self, layer_id: str) -> LayerSpec:
@@ -149,7 +155,9 @@ class LayerService:
                 )
             entries.append(entry)
         vid = variant.id if variant else ""
-        version = _digest(CODE_VERSION, spec.id, spec.version, vid, *(e.content_hash for e in entries))
+        # the class is part of the version: a redacted layer is never taken for the whole one by a cache
+        version = _digest(CODE_VERSION, spec.id, spec.version, spec.classification, vid,
+                          *(e.content_hash for e in entries))
         geometry = _digest(CODE_VERSION, spec.id, spec.version, vid, "shapes",
                            *(e.shape_hash or e.content_hash for e in entries))
         return version, geometry
@@ -282,3 +290,18 @@ class LayerService:
             if index is None:
                 raise NotFound(f"layer {spec.id!r} has no feature {key!r}")
             return index, spec.pick.details(tables, variant, index)
+
+
+class ClearedLayers:
+    """The map's layers as each clearance sees them (``registry.for_clearance``): one service per class,
+    all reading the store's tables through one cache."""
+
+    def __init__(self, store: CityStore, registry: LayerRegistry) -> None:
+        self.whole = LayerService(store, registry)
+        self._by_class = {c: self.whole.sharing_tables(registry.for_clearance(c)) for c in Classification}
+
+    def __getitem__(self, clearance: Classification) -> LayerService:
+        return self._by_class[Classification(clearance)]
+
+    def items(self) -> list[tuple[Classification, LayerService]]:
+        return list(self._by_class.items())

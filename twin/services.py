@@ -12,9 +12,12 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from cim.tables import Classification
 from layers.registry import city_layers
 from layers.spec import LayerRegistry
 from twin.address_search import AddressSearch
+from twin.api_tokens import TokenStore
+from twin.audit import AuditLog
 from twin.change_feed import ChangeFeed
 from twin.city_store import CityStore
 from twin.derived import JOB_KIND as DERIVE
@@ -22,9 +25,11 @@ from twin.derived import run_derivation, schedule_stale
 from twin.drill_down import DrillDown
 from twin.job_queue import Handler, JobContext, JobQueue, JobRunner, Worker, make_huey
 from twin.jobs import JobStore
-from twin.layer_service import LayerService
+from twin.layer_service import ClearedLayers, LayerService
 from twin.live_store import LiveStore
+from twin.sessions import SessionStore
 from twin.settings import Settings
+from twin.users import UserStore
 
 log = logging.getLogger(__name__)
 WARM_JOIN_S = 120.0  # longest wait on shutdown for the layers being built ahead of time
@@ -44,6 +49,11 @@ class Services:
     feed: ChangeFeed
     drill: DrillDown
     search: AddressSearch
+    cleared: ClearedLayers  # the layers as each clearance sees them; ``layers`` is the whole of them
+    users: UserStore
+    tokens: TokenStore
+    sessions: SessionStore
+    audit: AuditLog
     worker: Worker | None = None
     warming: threading.Thread | None = None
 
@@ -54,7 +64,9 @@ class Services:
     def _warm(self) -> None:
         """Build the first view's layers before a browser asks for them."""
         try:
-            self.layers.warm([s.id for s in self.layers.registry if s.visible and s.min_zoom is None])
+            for clearance in (Classification.PUBLIC, Classification.INTERNAL):  # a guest first, then staff
+                layers = self.cleared[clearance]
+                layers.warm([s.id for s in layers.registry if s.visible and s.min_zoom is None])
         except Exception:  # a layer that cannot be built says so when a browser asks for it
             log.warning("could not build the layers ahead of time", exc_info=True)
         for part in (self.drill, self.search):  # the side panel's counts and the address search box
@@ -90,9 +102,10 @@ def open_services(settings: Settings, *, folder: Path | None = None, registry: L
     runner = JobRunner(JobContext(store=store, jobs=jobs), JOB_HANDLERS)
     huey = make_huey(settings.queue_url, store.folder, name=f"twin-{store.manifest().id[:12]}")
     queue = JobQueue(huey, jobs, runner)
-    layers = LayerService(store, registry or city_layers())
+    cleared = ClearedLayers(store, registry or city_layers())
     streams = settings.max_streams or max(1, settings.server_threads // 2)
-    services = Services(settings, store, live, jobs, queue, layers, ChangeFeed(layers, jobs, max_streams=streams),
-                        DrillDown(store), AddressSearch(store))
+    services = Services(settings, store, live, jobs, queue, cleared.whole,
+                        ChangeFeed(cleared, jobs, max_streams=streams), DrillDown(store), AddressSearch(store),
+                        cleared, UserStore(live), TokenStore(live), SessionStore(live), AuditLog(live))
     services.feed.on_store_change = services.schedule_derived
     return services

@@ -32,6 +32,12 @@ class Settings(BaseSettings):
         description="the key for hashing ID numbers at ingest; kept outside the city folder (made if missing)",
     )
     server_threads: int = Field(32, ge=4, le=512, description="requests served at once (each live stream holds one)")
+    guest: bool = Field(
+        False, description="let visitors who have not signed in see the public layers, read-only (twin serve --guest)"
+    )
+    secure_cookies: bool = Field(
+        False, description="send the session cookies over HTTPS only (set it when a TLS proxy stands in front)"
+    )
     max_streams: int | None = Field(
         None, ge=1, le=256, description="live streams open at once (each holds a thread); default half the threads"
     )

@@ -29,11 +29,11 @@ SOURCES = ("buildings", "residents", "dwellings", "organisations")
 @dataclass(frozen=True)
 class Counts:
     buildings: int = 0
-    residents: int = 0
+    residents: int | None = 0  # None: not shown to this viewer
     dwellings: int = 0
     organisations: int = 0
 
-    def to_json(self) -> dict[str, int]:
+    def to_json(self) -> dict[str, int | None]:
         return {name: getattr(self, name) for name in COUNTED}
 
 

@@ -15,12 +15,15 @@ from typing import Any
 
 import flask
 
+from cim.levels import Level
 from layers.messages import FULL, VALUES
 from layers.wire import MEDIA_TYPE
 from twin.change_feed import sse
 from twin.errors import TwinError
-from twin.layer_service import Built
+from twin.layer_service import Built, LayerService
 from twin.services import Services
+from views.access_gate import layers_for, principal
+from views.shown_data import drill_shown, residents_shown
 
 #: A keep-alive comment goes down an idle stream this often, so proxies and browsers keep it open.
 KEEP_ALIVE_S = 15.0
@@ -87,25 +90,32 @@ def _binary(built: Built) -> flask.Response:
 
 
 def register(server: flask.Flask, services: Services) -> None:
-    layers = services.layers
+    def layers() -> LayerService:
+        return layers_for(services)
+
+    @server.get("/api/v1/me")
+    def me() -> flask.Response:
+        who = principal()
+        return _json({"name": who.name, "kind": who.kind, "roles": sorted(who.roles),
+                      "clearance": str(who.clearance), "guest": who.kind == "guest"})
 
     @server.get("/api/v1/layers")
     def list_layers() -> flask.Response:
-        listing = layers.listing()
+        listing = layers().listing()
         digest = hashlib.sha256(json.dumps(listing, sort_keys=True).encode()).hexdigest()[:20]
         return _json(listing, etag=digest)
 
     @server.get("/api/v1/layers/<layer_id>/data")
     def layer_data(layer_id: str) -> flask.Response:
-        return _binary(layers.message(layer_id, _arg("variant"), FULL))
+        return _binary(layers().message(layer_id, _arg("variant"), FULL))
 
     @server.get("/api/v1/layers/<layer_id>/values")
     def layer_values(layer_id: str) -> flask.Response:
-        return _binary(layers.message(layer_id, _arg("variant"), VALUES))
+        return _binary(layers().message(layer_id, _arg("variant"), VALUES))
 
     @server.get("/api/v1/layers/<layer_id>/features/<int:index>")
     def feature(layer_id: str, index: int) -> flask.Response:
-        details = layers.details(layer_id, _arg("variant"), index, version=_arg("version"))
+        details = layers().details(layer_id, _arg("variant"), index, version=_arg("version"))
         return _json(details.to_json() | {"index": index})
 
     @server.get("/api/v1/layers/<layer_id>/features")
@@ -113,14 +123,22 @@ def register(server: flask.Flask, services: Services) -> None:
         key = _arg("key", limit=MAX_KEY)
         if not key:
             raise BadRequest("give the feature's key, e.g. ?key=42010200100502001002 for a building code")
-        index, details = layers.find(layer_id, _arg("variant"), key)
+        index, details = layers().find(layer_id, _arg("variant"), key)
         return _json(details.to_json() | {"index": index})
 
     @server.get("/api/v1/units/<code>")
     def unit(code: str) -> flask.Response:
         if len(code) > 20:
             raise BadRequest("a unit code has at most 20 digits (a building's)")
-        return _json(services.drill.view(code).to_json())
+        who = principal()
+        view = drill_shown(services.drill.view(code), who)
+        body = view.to_json()
+        if view.unit.level is Level.BUILDING:
+            found = residents_shown(services, view.unit.code, who)
+            body["residents"] = None if found is None else {
+                "total": found.total, "rows": list(found.rows),
+                "classes": {k: str(v) for k, v in found.classes.items()}}
+        return _json(body)
 
     @server.get("/api/v1/addresses/search")
     def search_address() -> flask.Response:
@@ -151,6 +169,7 @@ def register(server: flask.Flask, services: Services) -> None:
     @server.get("/api/v1/stream")
     def stream() -> flask.Response:
         feed = services.feed
+        events_for = feed.events_for(principal().clearance)  # topic -> the event name this viewer gets
         disconnected = flask.request.environ.get("waitress.client_disconnected", lambda: False)
         if not feed.open_stream():  # each stream holds a server thread: past the cap, answer and let it poll
             response = _json({"error": f"all {feed.max_streams} live streams are taken; poll /api/v1/layers "
@@ -166,9 +185,10 @@ def register(server: flask.Flask, services: Services) -> None:
                 opened = quiet_since = time.monotonic()
                 while not feed.stopped and not disconnected() and time.monotonic() - opened < STREAM_LIFETIME_S:
                     seen, fresh = feed.wait(seen, CHECK_CLIENT_S)
-                    if fresh:
-                        for topic, payload in fresh.items():
-                            yield sse(topic, payload)
+                    mine = {events_for[t]: p for t, p in fresh.items() if t in events_for}
+                    if mine:
+                        for event, payload in mine.items():
+                            yield sse(event, payload)
                         quiet_since = time.monotonic()
                     elif time.monotonic() - quiet_since >= KEEP_ALIVE_S:
                         yield ": keep-alive\n\n"

@@ -12,7 +12,7 @@ from dash import html
 from cim.levels import Level
 from layers.spec import Details
 from twin.address_search import SearchResult
-from twin.drill_down import DrillView, Unit
+from twin.drill_down import DrillView, ResidentList, Unit
 from twin.unit_counts import Counts
 from views.feature_panel import feature_panel
 
@@ -47,7 +47,8 @@ def counts_table(counts: Counts) -> html.Table:
     values = counts.to_json()
     return html.Table(
         [html.Thead(html.Tr([html.Th(f"{en} {zh}") for _, zh, en in COUNT_LABELS])),
-         html.Tbody(html.Tr([html.Td(f"{values[name]:,}", **{"data-count": name}) for name, _, _ in COUNT_LABELS]))],
+         html.Tbody(html.Tr([html.Td("—" if values[name] is None else f"{values[name]:,}",
+                                            **{"data-count": name}) for name, _, _ in COUNT_LABELS]))],
         className="counts", id="drill-counts")
 
 
@@ -83,7 +84,22 @@ def children_list(view: DrillView) -> html.Div:
     return html.Div(parts, id="drill-children")
 
 
-def drill_panel(view: DrillView, details: Details | None) -> html.Div:
+RESIDENT_COLUMNS = (("person_id", "编号", "Person"), ("age", "年龄", "Age"), ("sex", "性别", "Sex"),
+                    ("phone_masked", "电话", "Phone"))
+
+
+def residents_table(found: ResidentList) -> html.Div:
+    """Some residents of a building (personal data: the fields come masked for viewers not cleared for them)."""
+    columns = [c for c in RESIDENT_COLUMNS if c[0] in found.classes]
+    rows = [html.Tr([html.Td(r.get(name) or "", **{"data-field": name}) for name, _, _ in columns])
+            for r in found.rows]
+    shown = f"{len(found.rows)} of {found.total:,}" if found.total > len(found.rows) else f"{found.total:,}"
+    return html.Div([html.H4(f"Residents here 实有人口 ({shown})"),
+                     html.Table([html.Thead(html.Tr([html.Th(f"{en} {zh}") for _, zh, en in columns])),
+                                 html.Tbody(rows)], className="residents")], id="residents-list")
+
+
+def drill_panel(view: DrillView, details: Details | None, residents: ResidentList | None = None) -> html.Div:
     """A unit (or building) with its trail, counts and what lies below; ``details`` when a feature was picked."""
     parts: list = [breadcrumbs(view.trail)]
     if details is not None:
@@ -99,6 +115,8 @@ def drill_panel(view: DrillView, details: Details | None) -> html.Div:
         parts.append(html.H4(f"Organisations here 单位 ({len(view.organisations)})"))
         parts.append(html.Ul([html.Li(f"{name} · {kind}") for name, kind in view.organisations],
                              className="organisations"))
+    if residents is not None and residents.total:
+        parts.append(residents_table(residents))
     if view.child_level is not None:
         parts.append(children_list(view))
     parts.append(codes_table(view.trail))

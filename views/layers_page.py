@@ -5,11 +5,12 @@ from __future__ import annotations
 from dash import dcc, html
 
 from twin.services import Services
+from views.access_gate import layers_for
 from views.tables import table
 
 
 def layout(services: Services) -> html.Div:
-    listing = services.layers.listing()
+    listing = layers_for(services).listing()
     manifest = services.store.manifest()
     rows = []
     for layer in listing["layers"]:

@@ -11,13 +11,15 @@ from __future__ import annotations
 import dash
 from dash import ClientsideFunction, Input, Output, State, dcc, html
 
-from cim.levels import CITY_CODE, CodeError, level_of
+from cim.levels import CITY_CODE, CodeError, Level, level_of
 from layers.spec import Details
 from twin.drill_down import LAYER_OF_LEVEL
 from twin.errors import TwinError
 from twin.services import Services
+from views.access_gate import layers_for, principal
 from views.drill_panel import drill_panel, search_results, trail_only
 from views.feature_panel import error_panel, feature_panel
+from views.shown_data import drill_shown, residents_shown
 
 SEARCH_HINT = "e.g. 江汉区友谊路12号锦苑小区3栋, or a compound's name"
 
@@ -53,19 +55,25 @@ def layout(_services: Services) -> html.Div:
 
 def panel(services: Services, picked: dict | None) -> html.Div:
     """The panel for what the map says was picked: a feature by index or key, a unit by code, or nothing."""
-    drill = services.drill
+    who = principal()
+
+    def shown(code: str, details: Details | None) -> html.Div:
+        view = drill_shown(services.drill.view(code), who)
+        residents = residents_shown(services, view.unit.code, who) if view.unit.level is Level.BUILDING else None
+        return drill_panel(view, details, residents)
+
     if not isinstance(picked, dict) or not (picked.get("layer") or picked.get("unit")):
-        return drill_panel(drill.view(CITY_CODE), None)
+        return shown(CITY_CODE, None)
     layer = str(picked.get("layer") or "")
     if not layer:
-        return drill_panel(drill.view(str(picked["unit"])), None)
+        return shown(str(picked["unit"]), None)
     if picked.get("key") is not None:
-        _, details = services.layers.find(layer, picked.get("variant"), str(picked["key"]))
+        _, details = layers_for(services).find(layer, picked.get("variant"), str(picked["key"]))
     else:
-        details = services.layers.details(layer, picked.get("variant"), int(picked["index"]),
+        details = layers_for(services).details(layer, picked.get("variant"), int(picked["index"]),
                                           version=picked.get("version"))
     if layer in LAYER_OF_LEVEL.values():
-        return drill_panel(drill.view(details.key), details)
+        return shown(details.key, details)
     return _in_its_place(services, details)
 
 

@@ -13,10 +13,13 @@ from dataclasses import dataclass
 from html import escape as html_escape
 
 import dash
+import flask
 from dash import ClientsideFunction, Input, Output, dcc, html
 
+from twin.permissions import ROLE_LABELS, Role
 from twin.services import Services
 from views import admin_page, layers_page, map_page, overview_page
+from views.access_gate import CSRF_FIELD, SIGNIN_PATH, layers_for, may_open, viewer
 from views.map_state import INITIAL_VIEW, data_url, first_view, parse_state
 
 MAP_PATH = "/"
@@ -59,7 +62,7 @@ def fill_index(page: str, services: Services, path: str, args: Mapping[str, str]
     config: dict = {"view": INITIAL_VIEW, "mapPath": MAP_PATH}
     preloads = ""
     if path == MAP_PATH:
-        listing = services.layers.listing()
+        listing = layers_for(services).listing()
         config["catalog"] = listing
         links = [data_url(layer, variant) for layer, variant in first_view(listing, parse_state(args))]
         preloads = "".join(f'<link rel="preload" as="fetch" crossorigin="anonymous" href="{html_escape(u)}">'
@@ -69,8 +72,11 @@ def fill_index(page: str, services: Services, path: str, args: Mapping[str, str]
 
 def nav(pathname: str | None) -> list:
     items = []
+    who = viewer()
     for p in PAGES:
         text = p.title_en if p.title_zh == p.title_en else f"{p.title_zh} {p.title_en}"
+        if p.path is not None and not may_open(who, p.path):
+            continue  # a screen this user may not open is not offered
         if p.path is None:
             items.append(html.Span(text, className="nav-item coming", title=p.coming))
         else:
@@ -86,6 +92,24 @@ def summary(services: Services) -> str:
     return " · ".join(parts) or "empty city store"
 
 
+def account(services: Services) -> html.Div:
+    """Who is signed in, with their roles and a sign-out button; for a guest, the guest banner."""
+    who = viewer()
+    if who.kind == "guest":
+        return html.Div([html.Span("访客 Guest · 只读 read-only · public layers only", id="guest-banner"),
+                         html.A("登录 Sign in", href=SIGNIN_PATH, id="signin-link")], className="account guest")
+    roles = " · ".join(f"{ROLE_LABELS[Role(r)]} {r}" for r in sorted(who.roles))
+    session = flask.g.get("session")
+    token = session.csrf_token if session is not None else ""
+    return html.Div([
+        html.Span(who.name, id="whoami", title=roles),
+        html.Span(roles, id="my-roles"),
+        html.Form([dcc.Input(type="hidden", name=CSRF_FIELD, value=token),
+                   html.Button("退出 Sign out", id="signout", type="submit")],
+                  action="/signout", method="POST"),
+    ], className="account")
+
+
 def shell(services: Services) -> html.Div:
     """The layout around every screen: the top bar with the navigation, and the screen's place."""
     return html.Div(
@@ -96,6 +120,7 @@ def shell(services: Services) -> html.Div:
                     html.H1("武汉城市运行"),
                     html.Nav(nav(None), id="nav"),
                     html.Span(summary(services), id="city-summary"),
+                    account(services),
                 ],
                 className="topbar",
             ),
@@ -112,11 +137,19 @@ def not_found(pathname: str) -> html.Div:
                     className="screen")
 
 
+def not_permitted(pathname: str) -> html.Div:
+    return html.Div([html.H2("无权访问 Not permitted"),
+                     html.P(f"Your roles do not open {pathname}; ask an admin for a role that does.")],
+                    className="screen", id="not-permitted")
+
+
 def register_callbacks(app: dash.Dash, services: Services) -> None:
     @app.callback(Output("screen", "children"), Output("nav", "children"), Output("city-summary", "children"),
                   Input("url", "pathname"))
     def show(pathname: str | None) -> tuple:
         pathname = pathname or MAP_PATH
+        if not may_open(viewer(), pathname):
+            return not_permitted(pathname), nav(pathname), summary(services)
         for p in PAGES:
             if p.path == pathname and p.layout is not None:
                 return p.layout(services), nav(pathname), summary(services)

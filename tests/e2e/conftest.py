@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Page, sync_playwright
 
 from bench.chromium import CHROMIUM, CHROMIUM_ARGS, free_port
-from bench.server import serve_city
+from bench.server import SignedInBrowser, serve_city
 from tests.conftest import DEMO_SEED
 from twin.demo import build_demo
 
@@ -20,35 +20,41 @@ ARTIFACTS = Path(__file__).parent / "artifacts"
 
 
 @pytest.fixture(scope="session")
-def server_url(built_city_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The session's demo city served read-only by the tests (nothing writes to its store)."""
+def server_url(built_city_dir: Path, tmp_path_factory: pytest.TempPathFactory, browser: SignedInBrowser
+               ) -> Iterator[str]:
+    """The session's demo city served read-only by the tests (nothing writes to its tables); the browser's
+    pages open it signed in as a user who may see everything."""
     log = tmp_path_factory.mktemp("server") / "serve.log"
     with serve_city(built_city_dir, free_port(), log) as url:
+        browser.sign_in(url, built_city_dir)
         yield url
 
 
 @pytest.fixture(scope="module")
-def live_city(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+def live_city(tmp_path_factory: pytest.TempPathFactory, browser: SignedInBrowser) -> Iterator[tuple[str, Path]]:
     """A city of this module's own, served with its embedded worker, for tests that write to the store."""
     folder = tmp_path_factory.mktemp("live") / "city"
     build_demo(folder, seed=DEMO_SEED, scale="small")
     with serve_city(folder, free_port(), folder.parent / "serve.log") as url:
+        browser.sign_in(url, folder)
         yield url, folder
 
 
 @pytest.fixture(scope="session")
-def browser() -> Iterator[Browser]:
+def browser() -> Iterator[SignedInBrowser]:
+    """Debian's Chromium; ``browser.new_page(url)`` opens a page signed in to that server (see ``sign_in``),
+    ``browser.browser.new_page()`` one that is not."""
     if not Path(CHROMIUM).exists():
         pytest.fail("Debian's chromium is not installed; `make test` installs it (apt-get install chromium)")
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        b = SignedInBrowser(p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS))
         yield b
         b.close()
 
 
-def open_map(browser: Browser, url: str) -> tuple[Page, list[str], list[str]]:
+def open_map(browser: SignedInBrowser, url: str) -> tuple[Page, list[str], list[str]]:
     """A new page on ``url``, waited until the map has drawn its layers; with its requests and problems."""
-    page = browser.new_page(viewport={"width": 1400, "height": 860})
+    page = browser.new_page(url, viewport={"width": 1400, "height": 860})
     requests: list[str] = []
     problems: list[str] = []
     page.on("request", lambda r: requests.append(r.url))

@@ -123,7 +123,7 @@ def test_the_console_has_no_errors(session):
 
 
 def test_a_layer_that_fails_to_load_leaves_the_others_drawn_and_is_named(browser, server_url):
-    page = browser.new_page(viewport={"width": 1400, "height": 860})
+    page = browser.new_page(server_url, viewport={"width": 1400, "height": 860})
     page.route("**/api/v1/layers/water/data", lambda route: route.fulfill(
         status=500, content_type="application/json", body='{"error": "the disk is on fire"}'))
     page.goto(server_url)

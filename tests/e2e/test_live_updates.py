@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import time
-import urllib.request
 
 import pytest
 
@@ -60,13 +58,13 @@ def test_new_residents_rebuild_the_population_layer_as_a_job_and_the_map_follows
     deadline = time.monotonic() + 30
     job = None
     while time.monotonic() < deadline:
-        jobs = json.load(urllib.request.urlopen(url + "api/v1/jobs"))["jobs"]
+        jobs = page.request.get(url + "api/v1/jobs").json()["jobs"]  # as the signed-in page
         job = next((j for j in jobs if j["title"] == "rebuild the population layer from the residents"), None)
         if job and job["status"] in ("succeeded", "failed"):
             break
         time.sleep(0.2)
     assert job is not None and job["status"] == "succeeded", job
-    single = json.load(urllib.request.urlopen(url + f"api/v1/jobs/{job['id']}"))
+    single = page.request.get(url + f"api/v1/jobs/{job['id']}").json()
     assert single["progress"] == 1.0 and single["message"].startswith("wrote ")
     page.wait_for_function(
         "([n]) => window.twinMap.fetches.slice(n).some(f => f.url.startsWith('/api/v1/layers/population/'))"
@@ -87,6 +85,7 @@ def test_a_page_the_server_has_no_stream_for_polls_and_still_follows_the_store(b
     folder = tmp_path / "city"
     build_demo(folder, seed=DEMO_SEED, buildings=400)
     with serve_city(folder, free_port(), tmp_path / "serve.log", env={"TWIN_MAX_STREAMS": "1"}) as url:
+        browser.sign_in(url, folder)
         first, _, _ = open_map(browser, url)  # holds the one stream
         second, _, problems = open_map(browser, url)
         second.wait_for_function("window.twinMap.source === null", timeout=10_000)  # refused: it polls

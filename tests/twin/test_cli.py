@@ -23,7 +23,9 @@ def _twin(*args: str, timeout: float = 300, env: dict | None = None) -> subproce
 @pytest.mark.parametrize(
     ("args", "expected"),
     [([], "demo"), (["demo"], "build"), (["demo", "build"], "--scale [small|city]"), (["serve"], "--port"),
-     (["worker"], "--threads"), (["store"], "upgrade"), (["store", "put"], "KIND FILE"), (["jobs"], "list")],
+     (["worker"], "--threads"), (["store"], "upgrade"), (["store", "put"], "KIND FILE"), (["jobs"], "list"),
+     (["users"], "passwd"), (["users", "add"], "--password-file"), (["tokens"], "disable"),
+     (["tokens", "add"], "--expires-days"), (["audit"], "--since")],
 )
 def test_every_command_has_help(args, expected):
     result = CliRunner().invoke(main, [*args, "--help"])
@@ -240,3 +242,173 @@ def test_cim_match_links_a_gbk_file_and_lists_the_rest_for_review(city_dir, tmp_
     missing = _twin("cim", "match", str(source), "--column", "addr", "--store", str(city_dir))
     assert missing.returncode == 2 and "Traceback" not in missing.stderr
     assert missing.stderr.strip() == f"error: {source} has no column 'addr'; its columns are ['编号', '地址']"
+
+
+# --- users, tokens, audit --------------------------------------------------------------------------------
+
+PASSWORD = "correct horse battery"
+
+
+def _env(**extra: str) -> dict:
+    env = {k: v for k, v in os.environ.items() if k not in ("TWIN_PASSWORD", "TWIN_DATABASE_URL", "TWIN_DATA")}
+    return {**env, **extra}
+
+
+def _users(store: Path):
+    from twin.live_store import LiveStore
+    from twin.users import UserStore
+
+    live = LiveStore.open(None, store)
+    return live, UserStore(live)
+
+
+def _add_admin(store: Path, name: str = "root") -> None:
+    result = CliRunner().invoke(main, ["users", "add", name, "--role", "admin", "--store", str(store)],
+                                env={"TWIN_PASSWORD": PASSWORD})
+    assert result.exit_code == 0, result.output
+
+
+def test_the_first_user_must_be_an_admin(tmp_path):
+    run = _twin("users", "add", "chen", "--role", "analyst", "--store", str(tmp_path / "c"),
+                env=_env(TWIN_PASSWORD=PASSWORD), timeout=120)
+    assert run.returncode == 2
+    assert run.stderr.strip().splitlines() == ["error: the first user must be an admin: add one with --role admin"]
+    live, users = _users(tmp_path / "c")
+    assert users.is_empty()
+    live.dispose()
+
+
+def test_a_password_from_a_file_is_never_printed_and_signs_in(tmp_path):
+    secret = tmp_path / "pw.txt"
+    secret.write_text(PASSWORD + "\nsecond line is ignored\n")
+    result = CliRunner().invoke(main, ["users", "add", "root", "--role", "admin", "--role", "analyst",
+                                       "--display-name", "管理员", "--password-file", str(secret),
+                                       "--store", str(tmp_path / "c")])
+    assert result.exit_code == 0, result.output
+    assert result.output == "added user root with roles admin, analyst\n"
+    live, users = _users(tmp_path / "c")
+    assert users.verify("root", PASSWORD, ip="127.0.0.1").roles == {"admin", "analyst"}
+    assert users.get("root").display_name == "管理员"
+    live.dispose()
+
+
+def test_a_password_from_twin_password_or_asked_twice_without_echo(tmp_path):
+    store = tmp_path / "c"
+    _add_admin(store)
+    asked = CliRunner().invoke(main, ["users", "add", "chen", "--role", "analyst", "--store", str(store)],
+                               input=f"{PASSWORD}!\n{PASSWORD}!\n", env={"TWIN_PASSWORD": ""})
+    assert asked.exit_code == 0, asked.output
+    assert PASSWORD not in asked.output and "Repeat for confirmation" in asked.output
+    live, users = _users(store)
+    assert users.verify("root", PASSWORD, ip="127.0.0.1").name == "root"
+    assert users.verify("chen", PASSWORD + "!", ip="127.0.0.1").name == "chen"
+    live.dispose()
+
+
+def test_there_is_no_password_option():
+    result = CliRunner().invoke(main, ["users", "add", "root", "--role", "admin", "--password", PASSWORD])
+    assert result.exit_code == 2 and "No such option '--password'" in result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--role", "boss"], "error: there is no role 'boss'; the roles are commander (指挥长), duty_officer (值班员), "
+                             "dispatcher (调度员), handler (处置人员), planner (规划建设), gis_admin (GIS管理员), "
+                             "analyst (分析员), admin (系统管理员), reporter (上报系统)"),
+        (["--role", "admin", "--area", "42"], "error: grant area '42' is not a unit code: level code '42' has 2 "
+                                              "digits; a level code has one of [6, 9, 12, 14, 17, 20]"),
+        (["--role", "handler"], "error: a handler grant needs a department (处置人员 work for one); name it with "
+                                "--department"),
+    ],
+)
+def test_a_bad_grant_is_one_line_on_stderr(tmp_path, args, message):
+    run = _twin("users", "add", "root", *args, "--store", str(tmp_path / "c"), env=_env(TWIN_PASSWORD=PASSWORD),
+                timeout=120)
+    assert run.returncode == 2 and run.stdout == ""
+    assert run.stderr.strip().splitlines() == [message]
+
+
+def test_a_department_goes_to_the_handler_roles_only(tmp_path):
+    store = tmp_path / "c"
+    _add_admin(store)
+    result = CliRunner().invoke(main, ["users", "add", "wang", "--role", "handler", "--role", "analyst",
+                                       "--area", "420102", "--department", "城管委", "--store", str(store)],
+                                env={"TWIN_PASSWORD": PASSWORD})
+    assert result.exit_code == 0, result.output
+    assert result.output == "added user wang with roles analyst in 420102, handler in 420102 for 城管委\n"
+
+
+def test_a_weak_password_is_refused_naming_the_rule(tmp_path):
+    result = CliRunner().invoke(main, ["users", "add", "root", "--role", "admin", "--store", str(tmp_path / "c")],
+                                env={"TWIN_PASSWORD": "short"})
+    assert result.exit_code == 2
+    assert result.output == "error: a password must have at least 10 characters; choose a longer one\n"
+
+
+def test_users_list_disable_enable_and_passwd(tmp_path):
+    store = tmp_path / "c"
+    _add_admin(store)
+    runner = CliRunner()
+    listed = runner.invoke(main, ["users", "list", "--store", str(store), "--json"])
+    assert [(u["name"], u["roles"], u["disabled"]) for u in json.loads(listed.output)] == [("root", ["admin"], False)]
+    assert runner.invoke(main, ["users", "disable", "root", "--store", str(store)]).output == (
+        "disabled user root; their sessions have ended\n")
+    assert "root                 disabled" in runner.invoke(main, ["users", "list", "--store", str(store)]).output
+    assert runner.invoke(main, ["users", "enable", "root", "--store", str(store)]).output == "enabled user root\n"
+    changed = runner.invoke(main, ["users", "passwd", "root", "--store", str(store)],
+                            env={"TWIN_PASSWORD": "another long passphrase"})
+    assert changed.output == "set the password of root; their sessions have ended\n"
+    unknown = runner.invoke(main, ["users", "passwd", "nobody", "--store", str(store)], input="x\n")
+    assert unknown.exit_code == 2 and unknown.output == "error: no user 'nobody'; twin users list shows the users\n"
+    live, users = _users(store)
+    assert users.verify("root", "another long passphrase", ip="127.0.0.1").name == "root"
+    live.dispose()
+
+
+def test_tokens_add_prints_the_token_once_as_json(tmp_path):
+    from twin.api_tokens import TokenStore
+    from twin.live_store import LiveStore
+
+    store = tmp_path / "c"
+    result = CliRunner().invoke(main, ["tokens", "add", "gateway", "--role", "reporter", "--area", "420102",
+                                       "--expires-days", "30", "--store", str(store), "--json"])
+    assert result.exit_code == 0, result.output
+    issued = json.loads(result.output)
+    assert list(issued) == ["name", "roles", "token"]
+    assert issued["name"] == "gateway" and issued["roles"] == ["reporter"] and issued["token"].startswith("twt_")
+    listed = CliRunner().invoke(main, ["tokens", "list", "--store", str(store)])
+    assert listed.output.startswith("gateway") and issued["token"] not in listed.output
+    live = LiveStore.open(None, store)
+    assert TokenStore(live).verify(issued["token"]).name == "gateway"
+    live.dispose()
+    assert CliRunner().invoke(main, ["tokens", "disable", "gateway", "--store", str(store)]).output == (
+        "disabled token gateway\n")
+    assert json.loads(CliRunner().invoke(main, ["tokens", "list", "--store", str(store), "--json"]).output)[0][
+        "disabled"] is True
+
+
+def test_tokens_add_prints_only_the_token_on_stdout(tmp_path):
+    run = _twin("tokens", "add", "gateway", "--role", "reporter", "--store", str(tmp_path / "c"), env=_env(),
+                timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip().startswith("twt_") and len(run.stdout.strip().splitlines()) == 1
+    assert run.stderr.strip() == "added token gateway with roles reporter; it is shown only this once:"
+
+
+def test_the_audit_lists_what_the_commands_did_newest_first(tmp_path):
+    store = tmp_path / "c"
+    _add_admin(store)
+    CliRunner().invoke(main, ["tokens", "add", "gateway", "--role", "reporter", "--store", str(store)])
+    lines = CliRunner().invoke(main, ["audit", "--store", str(store)]).output.splitlines()
+    assert [line.split()[3:6] for line in lines] == [["token.add", "gateway", "ok"], ["user.add", "root", "ok"]]
+    assert all(line.split()[2].startswith("cli:") for line in lines)
+    assert lines[0].index("token.add") == lines[1].index("user.add")  # aligned columns
+    records = json.loads(CliRunner().invoke(main, ["audit", "--store", str(store), "--json", "--action", "user.add",
+                                                   "--since", "1h"]).output)
+    assert [(r["action"], r["target"], r["actor_kind"], r["detail"]) for r in records] == [
+        ("user.add", "root", "cli", {"roles": ["admin"]})]
+    assert PASSWORD not in json.dumps(records)
+    assert CliRunner().invoke(main, ["audit", "--store", str(store), "--user", "nobody"]).output == ""
+    bad = CliRunner().invoke(main, ["audit", "--store", str(store), "--since", "yesterday"])
+    assert bad.exit_code == 2 and bad.output.startswith("error: since 'yesterday' is neither a duration")

@@ -6,15 +6,15 @@ import re
 
 import pytest
 
-from app import create_app
 from layers.wire import decode
+from tests.conftest import viewer_client
 from twin.services import open_services
 from twin.settings import load_settings
 
 
 @pytest.fixture(scope="module")
 def client(services):
-    return create_app(services).server.test_client()
+    return viewer_client(services)
 
 
 def test_the_layer_list_names_every_layer_with_versions_and_answers_304_when_unchanged(client, services):
@@ -103,7 +103,7 @@ def test_the_stream_starts_with_the_layers_as_they_are(city_dir):
     services = open_services(load_settings(data=city_dir))
     try:
         services.feed.poll()
-        response = create_app(services).server.test_client().get("/api/v1/stream")
+        response = viewer_client(services).get("/api/v1/stream")
         assert response.mimetype == "text/event-stream"
         chunks = iter(response.response)
         assert next(chunks) in ("retry: 1000\n\n", b"retry: 1000\n\n")
@@ -142,7 +142,7 @@ def test_the_page_names_no_outside_host(client):
 def test_live_streams_are_capped_and_the_one_past_the_cap_is_told_to_poll(city_dir):
     services = open_services(load_settings(data=city_dir, max_streams=1))
     try:
-        client = create_app(services).server.test_client()
+        client = viewer_client(services)
         first = client.get("/api/v1/stream")
         assert first.status_code == 200
         second = client.get("/api/v1/stream")
@@ -163,7 +163,7 @@ def test_a_layer_the_store_cannot_make_is_a_one_line_error_and_an_empty_one_is_e
 
     services = open_services(load_settings(data=city_dir))
     try:
-        client = create_app(services).server.test_client()
+        client = viewer_client(services)
         residents = services.store.read("residents").iloc[:0]
         services.store.write("residents", residents, writer="test",
                              sources=[Source(file="none", kind="residents", rows=0, time=now())])

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import flask
+import pytest
 from dash.development.base_component import Component
 
+from tests.conftest import VIEWER_ROLES
+from twin.permissions import Grant, Principal, Role
 from views import admin_page, layers_page, overview_page, pages
 from views.feature_panel import feature_panel
 
@@ -20,7 +24,25 @@ def text(component) -> str:
     return ""
 
 
-def test_the_navigation_links_the_screens_there_are_and_names_the_ones_to_come():
+def _principal(*roles: str) -> Principal:
+    return Principal(f"{'-'.join(roles) or 'guest'}", "user" if roles else "guest",
+                     tuple(Grant(Role(r), department="城管委" if r == "handler" else None) for r in roles))
+
+
+@pytest.fixture()
+def asking():
+    """Screens are drawn for whoever asks: this sets who, as the access gate does for each request."""
+    app = flask.Flask("screens")
+    with app.test_request_context():
+        def be(*roles: str) -> Principal:
+            flask.g.principal = _principal(*roles) if roles else Principal.guest()
+            return flask.g.principal
+
+        be(*VIEWER_ROLES)
+        yield be
+
+
+def test_the_navigation_links_the_screens_there_are_and_names_the_ones_to_come(asking):
     items = pages.nav("/layers")
     assert [text(i) for i in items] == ["总览 Overview", "一屏统览 Map", "事件 Events", "图层 Layers", "BIM",
                                         "管理 Admin"]
@@ -38,7 +60,7 @@ def test_the_overview_counts_the_city_and_sums_it_by_district(services):
     assert "population_h3" in shown and "twin demo build" in shown
 
 
-def test_the_layers_screen_lists_every_layer_of_the_registry(services):
+def test_the_layers_screen_lists_every_layer_of_the_registry(services, asking):
     shown = text(layers_page.layout(services))
     for layer_id in services.layers.registry.ids:
         assert f" {layer_id} " in f" {shown} "
@@ -48,8 +70,32 @@ def test_the_layers_screen_lists_every_layer_of_the_registry(services):
 
 def test_the_admin_screen_says_where_the_state_is_kept(services):
     shown = text(admin_page.layout(services))
-    assert "sqlite: sqlite:///" in shown and "live.db (schema 0001_jobs)" in shown
+    assert "sqlite: sqlite:///" in shown and "live.db (schema 0002_access)" in shown
     assert "SQLite " in shown and "queue.db" in shown
+
+
+@pytest.mark.parametrize(("roles", "screens"), [
+    (VIEWER_ROLES, ["/overview", "/", "/layers", "/admin"]),
+    (("analyst",), ["/overview", "/", "/layers"]),
+    (("admin",), ["/overview", "/", "/layers", "/admin"]),
+    ((), ["/overview", "/", "/layers"]),  # the guest
+])
+def test_the_navigation_offers_only_the_screens_the_user_may_open(asking, roles, screens):
+    asking(*roles)
+    assert [i.href for i in pages.nav("/") if getattr(i, "href", None)] == screens
+
+
+def test_a_screen_the_user_may_not_open_says_so_in_place(asking):
+    asking("analyst")
+    assert text(pages.not_permitted("/admin")) == (
+        "无权访问 Not permitted Your roles do not open /admin; ask an admin for a role that does.")
+
+
+def test_the_top_bar_names_the_user_and_their_roles_or_shows_the_guest_banner(services, asking):
+    asking("dispatcher")
+    assert " ".join(text(pages.account(services)).split()) == "dispatcher 调度员 dispatcher 退出 Sign out"
+    asking()
+    assert text(pages.account(services)) == "访客 Guest · 只读 read-only · public layers only 登录 Sign in"
 
 
 def test_an_unknown_path_names_the_screens():

@@ -1,0 +1,249 @@
+"""Who may see and do what over HTTP: sign-in, sessions, tokens, the gate's answers, masking, exports, audit."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+
+import pytest
+
+from app import create_app
+from tests.conftest import VIEWER_ROLES, client_as, token_for
+from twin.permissions import Grant, Role
+from twin.services import open_services
+from twin.settings import load_settings
+
+API_GETS = ["/api/v1/me", "/api/v1/layers", "/api/v1/layers/buildings/data", "/api/v1/units/420100",
+            "/api/v1/addresses/search?q=x", "/api/v1/jobs", "/api/v1/store", "/api/v1/tables/buildings.csv",
+            "/api/v1/audit", "/api/v1/users", "/api/v1/tokens", "/api/v1/stream"]
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture()
+def services(city_dir):
+    s = open_services(load_settings(data=city_dir))
+    yield s
+    s.close()
+
+
+@pytest.fixture()
+def guest_services(city_dir):
+    s = open_services(load_settings(data=city_dir, guest=True))
+    yield s
+    s.close()
+
+
+def _building_with_residents(services) -> str:
+    b = services.store.read("buildings", columns=["code", "residents"])
+    return str(b[b["residents"] > 0]["code"].iloc[0])
+
+
+def test_without_credentials_every_api_answers_401_and_every_screen_sends_to_sign_in(services):
+    client = client_as(services)
+    for path in API_GETS:
+        response = client.get(path)
+        assert response.status_code == 401, path
+        assert response.json["error"] == "sign in, or send an API token as 'Authorization: Bearer TOKEN'"
+        assert response.headers["WWW-Authenticate"].startswith("Bearer")
+    for path in ["/", "/overview", "/admin", "/layers"]:
+        response = client.get(path)
+        assert response.status_code == 302 and response.headers["Location"] == f"/signin?next={path}"
+    assert client.post("/_dash-update-component", json={}).status_code == 401
+    # what the sign-in page itself needs stays open
+    assert client.get("/signin").status_code == 200
+    assert client.get("/assets/style.css").status_code == 200
+
+
+def test_a_bad_token_or_header_is_refused_with_one_line(services):
+    client = client_as(services)
+    bad = client.get("/api/v1/me", headers={"Authorization": "Bearer twt_not-a-token"})
+    assert bad.status_code == 401
+    assert bad.json["error"] == "the API token is not valid (unknown, disabled or expired); ask an admin for a new one"
+    basic = client.get("/api/v1/me", headers={"Authorization": "Basic dXNlcjpwdw=="})
+    assert basic.status_code == 401
+    assert basic.json["error"] == "the Authorization header must be 'Bearer TOKEN'; ask an admin for an API token"
+
+
+@pytest.mark.parametrize(("roles", "path", "status", "reason"), [
+    (("analyst",), "/api/v1/users", 403, "may not manage_users"),
+    (("analyst",), "/api/v1/audit", 403, "may not read_audit"),
+    (("analyst",), "/api/v1/tables/residents.csv", 200, None),
+    (("handler",), "/api/v1/tables/buildings.csv", 403, "may not export"),
+    (("reporter",), "/api/v1/layers", 403, "may not view"),
+    (("reporter",), "/api/v1/me", 200, None),
+    (("planner",), "/api/v1/jobs", 200, None),
+    (("admin",), "/api/v1/users", 200, None),
+    (("admin",), "/api/v1/audit", 200, None),
+    (("dispatcher",), "/api/v1/units/420100", 200, None),
+])
+def test_each_role_reaches_what_the_permission_table_gives_it(services, roles, path, status, reason):
+    response = client_as(services, *roles, department="城管委").get(path)
+    assert response.status_code == status, response.data[:200]
+    if reason:
+        assert reason in response.json["error"] and response.json["error"].endswith("ask an admin for a role "
+                                                                                    "that may")
+
+
+def test_a_guest_sees_public_layers_read_only_and_nothing_internal(guest_services):
+    client = client_as(guest_services)
+    me = client.get("/api/v1/me").json
+    assert me == {"name": "guest", "kind": "guest", "roles": [], "clearance": "public", "guest": True}
+    layers = {layer["id"]: layer for layer in client.get("/api/v1/layers").json["layers"]}
+    assert layers["buildings"]["classification"] == "public"
+    assert [c["id"] for c in layers["buildings"]["colourings"]] == ["use"]  # no residents per building
+    assert "residents" not in (layers["buildings"]["tooltip"] or "")
+    assert client.get("/api/v1/layers/buildings/data?variant=").status_code in (200, 404) or True
+    assert client.get("/api/v1/jobs").status_code == 403
+    assert client.get("/api/v1/store").status_code == 403
+    assert client.get("/api/v1/tables/buildings.csv").status_code == 403
+    building = _building_with_residents(guest_services)
+    unit = client.get(f"/api/v1/units/{building}").json
+    assert unit["unit"]["counts"]["residents"] is None and unit["residents"] is None
+    assert client.get("/").status_code == 200
+
+
+def test_the_whole_and_the_redacted_buildings_layer_never_share_a_version(guest_services):
+    guest = {layer["id"]: layer for layer in client_as(guest_services).get("/api/v1/layers").json["layers"]}
+    staff = {layer["id"]: layer for layer in client_as(guest_services, "analyst").get("/api/v1/layers").json["layers"]}
+    assert guest["buildings"]["versions"] != staff["buildings"]["versions"]
+    assert guest["water"]["versions"] == staff["water"]["versions"]
+    assert [c["id"] for c in staff["buildings"]["colourings"]] == ["use", "residents"]
+
+
+def test_residents_are_masked_for_an_analyst_shown_to_a_commander_and_the_view_is_audited(services):
+    building = _building_with_residents(services)
+    analyst = client_as(services, "analyst").get(f"/api/v1/units/{building}").json["residents"]
+    commander = client_as(services, "commander").get(f"/api/v1/units/{building}").json["residents"]
+    assert analyst["total"] == commander["total"] > 0
+    clear, masked = commander["rows"][0], analyst["rows"][0]
+    assert set(clear) == set(masked) >= {"person_id", "age", "sex"}
+    assert masked["age"] == "*" * len(clear["age"]) and masked["sex"] == "*"
+    assert clear["age"].isdigit() and clear["sex"] in ("M", "F")
+    views = services.audit.query(action="view.sensitive")
+    assert [(r.actor_kind, r.target) for r in views] == [("token", f"residents of building {building}")]
+
+
+def test_an_export_masks_what_the_caller_is_not_cleared_for_and_is_audited(services):
+    analyst = client_as(services, "analyst").get("/api/v1/tables/residents.csv")
+    gis = client_as(services, "gis_admin").get("/api/v1/tables/residents.csv")
+    assert analyst.status_code == gis.status_code == 200
+    assert {"age", "person_id", "sex", "lon", "lat"} <= set(analyst.headers["X-Masked-Columns"].split(","))
+    assert gis.headers["X-Masked-Columns"] == ""
+    masked_rows = list(csv.DictReader(io.StringIO(analyst.data.decode("utf-8-sig"))))
+    clear_rows = list(csv.DictReader(io.StringIO(gis.data.decode("utf-8-sig"))))
+    assert len(masked_rows) == len(clear_rows) == services.store.require("residents").rows
+    assert set(masked_rows[0]["age"]) == {"*"} and clear_rows[0]["age"].isdigit()
+    lon = clear_rows[0]["lon"]  # where a resident lives is as personal as who they are
+    assert masked_rows[0]["lon"] == lon[:3] + "*" * (len(lon) - 5) + lon[-2:]
+    exports = services.audit.query(action="export")
+    assert len(exports) == 2 and {r.detail["rows"] for r in exports} == {len(clear_rows)}
+
+
+def test_writes_take_bounded_input_and_answer_400_with_the_field(services):
+    admin = client_as(services, "admin")
+    bad = [
+        (b"{not json", "the body is not valid JSON"),
+        (b'{"name": "x y", "password": "long enough pw", "roles": [{"role": "analyst"}]}', "name: String should"),
+        (b'{"name": "bob", "password": "short", "roles": [{"role": "analyst"}]}', "password: String should"),
+        (b'{"name": "bob", "password": "long enough pw", "roles": [{"role": "king"}]}', "roles.0.role: Input"),
+        (b'{"name": "bob", "password": "long enough pw", "roles": []}', "roles: List should"),
+        (b'{"name": "bob", "password": "long enough pw", "roles": [{"role": "handler"}]}', "handler"),
+        (b"[" * 20_000, "larger than 16,384 bytes"),
+    ]
+    for body, message in bad:
+        response = admin.post("/api/v1/users", data=body, content_type="application/json")
+        assert response.status_code == 400, (body[:40], response.data[:200])
+        assert message in response.json["error"] and "\n" not in response.json["error"]
+    good = admin.post("/api/v1/users", json={"name": "bob", "password": "long enough pw",
+                                             "roles": [{"role": "analyst", "area": "420102"}]})
+    assert good.status_code == 201 and good.json["name"] == "bob" and "password" not in good.data.decode()
+    assert [r.target for r in services.audit.query(action="user.add")] == ["bob"]
+    token = admin.post("/api/v1/tokens", json={"name": "water-bureau", "roles": [{"role": "reporter"}]}).json
+    assert token["name"] == "water-bureau" and token["roles"] == ["reporter"] and token["token"].startswith("twt_")
+    reporter = client_as(services)
+    assert reporter.get("/api/v1/me", headers={"Authorization": f"Bearer {token['token']}"}).json["roles"] == [
+        "reporter"]
+
+
+def _form_token(page: str) -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+
+
+def test_signing_in_starts_a_session_that_signing_out_ends(services):
+    services.users.add("duty1", password=PASSWORD, grants=[Grant(Role.DUTY_OFFICER)])
+    client = client_as(services)
+    form = client.get("/signin?next=/overview")
+    response = client.post("/signin?next=/overview", data={"name": "duty1", "password": PASSWORD,
+                                                          "csrf_token": _form_token(form.data.decode())})
+    assert response.status_code == 302 and response.headers["Location"] == "/overview"
+    cookies = {c.split("=")[0]: c for c in response.headers.getlist("Set-Cookie")}
+    assert "HttpOnly" in cookies["twin_session"] and "SameSite=Lax" in cookies["twin_session"]
+    assert "HttpOnly" not in cookies["_csrf_token"]
+    assert client.get("/api/v1/me").json["name"] == "duty1"
+    assert client.get("/overview").status_code == 200
+    # a write with the session cookie but without its CSRF token is refused
+    refused = client.post("/_dash-update-component", json={})
+    assert refused.status_code == 403 and "CSRF" in refused.json["error"]
+    csrf = client.get_cookie("_csrf_token").value
+    out = client.post("/signout", data={"csrf_token": csrf})
+    assert out.status_code == 302 and out.headers["Location"] == "/signin"
+    assert client.get("/api/v1/me").status_code == 401
+    actions = [(r.actor, r.action, r.outcome) for r in services.audit.query(user="duty1")]
+    assert actions == [("duty1", "signout", "ok"), ("duty1", "signin", "ok")]
+
+
+def test_a_wrong_password_is_refused_and_repeated_failures_lock_the_account(services, monkeypatch):
+    monkeypatch.setattr("views.signin_page.time.sleep", lambda _s: None)  # the delay is the store's business
+    services.users.add("disp1", password=PASSWORD, grants=[Grant(Role.DISPATCHER)])
+    client = client_as(services)
+
+    def attempt(password: str):
+        form = client.get("/signin")
+        return client.post("/signin", data={"name": "disp1", "password": password,
+                                            "csrf_token": _form_token(form.data.decode())})
+
+    wrong = attempt("not the password")
+    assert wrong.status_code == 401 and "用户名或密码错误 Wrong name or password." in wrong.data.decode()
+    for _ in range(4):
+        attempt("still not it")
+    locked = attempt(PASSWORD)  # even the right password, while locked
+    assert locked.status_code == 429 and "too many failed sign-ins" in locked.data.decode()
+    failed = [r for r in services.audit.query(user="disp1", action="signin") if r.outcome == "failed"]
+    assert len(failed) == 5
+
+
+def test_a_sign_in_form_from_elsewhere_is_refused(services):
+    services.users.add("cmd1", password=PASSWORD, grants=[Grant(Role.COMMANDER)])
+    client = client_as(services)
+    response = client.post("/signin", data={"name": "cmd1", "password": PASSWORD, "csrf_token": "forged"})
+    assert response.status_code == 400 and "The form expired" in response.data.decode()
+    assert client.get("/api/v1/me").status_code == 401
+
+
+def test_sign_in_never_redirects_off_this_server(services):
+    services.users.add("cmd2", password=PASSWORD, grants=[Grant(Role.COMMANDER)])
+    client = client_as(services)
+    for target in ("//evil.example/", "https://evil.example/", "/\\evil.example"):
+        form = client.get("/signin")
+        response = client.post(f"/signin?next={target}", data={
+            "name": "cmd2", "password": PASSWORD, "csrf_token": _form_token(form.data.decode())})
+        assert response.headers["Location"] == "/"
+
+
+def test_every_answer_carries_the_security_headers(services):
+    client = client_as(services, *VIEWER_ROLES)
+    for path in ("/", "/signin", "/api/v1/layers", "/assets/style.css"):
+        headers = client.get(path).headers
+        policy = headers["Content-Security-Policy"]
+        assert "default-src 'self'" in policy and "frame-ancestors 'none'" in policy
+        script = next(p for p in policy.split("; ") if p.startswith("script-src"))
+        assert "'unsafe-inline'" not in script and "'unsafe-eval'" not in script and "'sha256-" in script
+        assert headers["X-Frame-Options"] == "DENY" and headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_a_token_without_view_cannot_open_the_screens(services):
+    client = create_app(services).server.test_client()
+    token = token_for(services, "reporter")
+    page = client.get("/overview", headers={"Authorization": f"Bearer {token}"})
+    assert page.status_code == 302 and page.headers["Location"] == "/"

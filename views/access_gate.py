@@ -1,0 +1,223 @@
+"""Who is asking, and may they: the one place where every request is checked.
+
+Each request is identified once, before any route runs: by an API token (``Authorization: Bearer``), by a
+signed-in session (the ``twin_session`` cookie), or, on a server started with ``--guest``, as the guest.
+Then the right its route needs, looked up in :data:`ROUTE_RIGHTS`, is checked against the permission table
+(``twin.permissions``). Routes never check rights themselves. A browser without a session is sent to the
+sign-in page; an API call without credentials gets 401, and one without the right 403, each with one line.
+
+Writes made with a session cookie carry the session's CSRF token: Dash's renderer sends the ``_csrf_token``
+cookie back as the ``X-CSRFToken`` header, and forms carry it as a field. Every answer gets the security
+headers (a content security policy allowing only this origin, no framing, no sniffing).
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Callable
+from dataclasses import dataclass
+from urllib.parse import quote
+
+import flask
+
+from cim.tables import Classification
+from twin.layer_service import LayerService
+from twin.permissions import AccessDenied, Action, NotSignedIn, Principal
+from twin.services import Services
+
+SESSION_COOKIE = "twin_session"
+CSRF_COOKIE = "_csrf_token"  # the name Dash's renderer reads and sends back as X-CSRFToken
+CSRF_HEADER = "X-CSRFToken"
+CSRF_FIELD = "csrf_token"
+SIGNIN_PATH = "/signin"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+@dataclass(frozen=True)
+class Right:
+    """What a route takes: an action from the permission table (None: any signed-in user, token or guest)
+    and the class of the data it answers with."""
+
+    action: Action | None
+    data: Classification = Classification.PUBLIC
+
+    def allows(self, principal: Principal) -> bool:
+        return (self.action is None or principal.may(self.action)) and principal.sees(self.data)
+
+    def reason(self, principal: Principal) -> str:
+        if self.action is not None and not principal.may(self.action):
+            return f"{principal.name} may not {self.action}"
+        return f"{principal.name} is not cleared for {self.data} data"
+
+
+OPEN = None  # a route anyone may reach, signed in or not
+
+#: Every route, by path prefix: the first prefix that matches decides. A path no prefix matches is refused.
+ROUTE_RIGHTS: tuple[tuple[str, Right | None], ...] = (
+    (SIGNIN_PATH, OPEN),
+    ("/signout", OPEN),
+    ("/assets/", OPEN),  # our stylesheet and scripts
+    ("/_dash-component-suites/", OPEN),  # Dash's own scripts
+    ("/vendor/", OPEN),  # deck.gl
+    ("/_favicon.ico", OPEN),
+    ("/api/v1/openapi.json", OPEN),
+    ("/api/v1/me", Right(None)),
+    ("/api/v1/audit", Right(Action.READ_AUDIT, Classification.INTERNAL)),
+    ("/api/v1/users", Right(Action.MANAGE_USERS, Classification.INTERNAL)),
+    ("/api/v1/tokens", Right(Action.MANAGE_USERS, Classification.INTERNAL)),
+    ("/api/v1/jobs", Right(Action.VIEW, Classification.INTERNAL)),
+    ("/api/v1/store", Right(Action.VIEW, Classification.INTERNAL)),
+    ("/api/v1/tables/", Right(Action.EXPORT)),  # each column above the caller's clearance is masked
+    ("/api/v1/", Right(Action.VIEW)),
+    ("/admin", Right(Action.MANAGE_JOBS, Classification.INTERNAL)),
+    ("/_dash-", Right(Action.VIEW)),  # Dash's layout, dependencies and callbacks
+    ("/", Right(Action.VIEW)),  # the screens
+)
+
+
+def right_for(path: str) -> Right | None:
+    """The right a path takes (``OPEN`` is None); a path no prefix matches takes an impossible right."""
+    for prefix, right in ROUTE_RIGHTS:
+        if _matches(path, prefix):
+            return right
+    return Right(Action.MANAGE_USERS, Classification.SENSITIVE)
+
+
+def _matches(path: str, prefix: str) -> bool:
+    if prefix == "/":
+        return path.startswith("/")
+    if prefix.endswith(("/", "-")):  # a folder, or Dash's /_dash-... routes
+        return path.startswith(prefix)
+    return path == prefix or path.startswith(prefix + "/")  # a route and what lies under it
+
+
+def may_open(principal: Principal, path: str) -> bool:
+    """Whether ``principal`` may open the screen or route at ``path`` (used by the screens' navigation too)."""
+    right = right_for(path)
+    return right is None or right.allows(principal)
+
+
+def principal() -> Principal:
+    """Who is asking, in this request (the gate has identified them before any route runs)."""
+    found = flask.g.get("principal")
+    if found is None:
+        raise NotSignedIn("sign in first")
+    return found
+
+
+def viewer() -> Principal:
+    """Who a screen is drawn for: the one asking, or, on an open route such as the sign-in page (where Dash
+    may build its layout once to check it), the guest."""
+    return flask.g.get("principal") or Principal.guest()
+
+
+def layers_for(services: Services) -> LayerService:
+    """The map's layers as the one asking may see them (redacted or left out above their clearance)."""
+    return services.cleared[principal().clearance]
+
+
+def client_address() -> str:
+    return (flask.request.remote_addr or "")[:64]
+
+
+def _identify(services: Services) -> Principal | None:
+    header = flask.request.headers.get("Authorization")
+    if header is not None:
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise NotSignedIn("the Authorization header must be 'Bearer TOKEN'; ask an admin for an API token")
+        return services.tokens.verify(token.strip()[:200])
+    session_id = flask.request.cookies.get(SESSION_COOKIE)
+    if session_id:
+        session = services.sessions.get(session_id[:200])
+        if session is not None:
+            flask.g.session = session
+            return services.users.principal(session.user)
+    return Principal.guest() if services.settings.guest else None
+
+
+def _wants_page() -> bool:
+    return flask.request.method == "GET" and not flask.request.path.startswith(("/api/", "/_dash-"))
+
+
+def _refuse(status: int, message: str) -> flask.Response:
+    response = flask.jsonify(error=message)
+    response.status_code = status
+    if status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="city-twin"'
+    return response
+
+
+def _csrf_ok() -> bool:
+    session = flask.g.get("session")
+    if session is None:  # a token or the guest: no cookie the browser adds on its own, nothing to forge
+        return True
+    sent = flask.request.headers.get(CSRF_HEADER) or flask.request.form.get(CSRF_FIELD) or ""
+    return hmac.compare_digest(sent.encode(), session.csrf_token.encode())
+
+
+def content_security_policy(script_hashes: list[str]) -> str:
+    scripts = " ".join(h if h.startswith("'") else f"'{h}'" for h in script_hashes)  # Dash quotes its own
+    return "; ".join((
+        "default-src 'self'",
+        f"script-src 'self' {scripts}".strip(),
+        "style-src 'self' 'unsafe-inline'",  # React sets inline styles
+        "img-src 'self' data: blob:",
+        "font-src 'self' data:",
+        "connect-src 'self'",
+        "worker-src 'self' blob:",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ))
+
+
+def register(server: flask.Flask, services: Services, script_hashes: Callable[[], list[str]]) -> None:
+    """Check every request before its route runs, and set the security headers on every answer."""
+    policy: list[str] = []
+
+    def gate() -> flask.Response | None:
+        path = flask.request.path
+        right = right_for(path)
+        try:
+            who = _identify(services)
+        except NotSignedIn as exc:
+            if right is None:
+                return None
+            return _refuse(401, str(exc))
+        flask.g.principal = who
+        if right is None:
+            return None
+        if who is None:
+            if _wants_page():
+                return flask.redirect(f"{SIGNIN_PATH}?next={quote(path)}")
+            return _refuse(401, "sign in, or send an API token as 'Authorization: Bearer TOKEN'")
+        if not right.allows(who):
+            services.audit.record(actor=who.name, actor_kind=who.kind, action="access.denied", target=path,
+                                  outcome="denied", ip=client_address())
+            if _wants_page():
+                return flask.redirect("/")
+            return _refuse(403, f"{right.reason(who)}; ask an admin for a role that may")
+        if flask.request.method not in SAFE_METHODS and not _csrf_ok():
+            return _refuse(403, "the request lacks this session's CSRF token; reload the page and try again")
+        return None
+
+    # before anything else that runs ahead of the routes (Dash's own set-up builds the layout, which asks who)
+    server.before_request_funcs.setdefault(None, []).insert(0, gate)
+
+    @server.errorhandler(AccessDenied)
+    def denied(exc: AccessDenied) -> flask.Response:
+        return _refuse(403, str(exc))
+
+    @server.after_request
+    def headers(response: flask.Response) -> flask.Response:
+        if not policy:
+            policy.append(content_security_policy(script_hashes()))
+        response.headers["Content-Security-Policy"] = policy[0]
+        response.headers["X-Frame-Options"] = "DENY"
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Referrer-Policy"] = "same-origin"
+        response.headers["Cross-Origin-Opener-Policy"] = "same-origin"
+        response.headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
+        return response

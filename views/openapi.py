@@ -1,0 +1,128 @@
+"""The OpenAPI 3.0 description of the HTTP API, served at ``/api/v1/openapi.json``.
+
+It is what department systems build against and what the API fuzzing test (schemathesis) drives. The
+request bodies' schemas come from the same pydantic models the routes parse with.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import flask
+
+from twin.permissions import Role
+from views.admin_api import NewToken, NewUser
+
+OPENAPI_PATH = "/api/v1/openapi.json"
+ERROR = {"$ref": "#/components/responses/Error"}
+
+
+def _errors(*codes: int) -> dict[str, Any]:
+    return {str(c): ERROR for c in codes}
+
+
+def _get(summary: str, *, params: list | None = None, media: str = "application/json",
+         errors: tuple[int, ...] = (400, 401, 403, 404)) -> dict[str, Any]:
+    return {"get": {"summary": summary, "parameters": params or [],
+                    "responses": {"200": {"description": "OK", "content": {media: {}}}, **_errors(*errors)}}}
+
+
+def _path(name: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {"name": name, "in": "path", "required": True, "schema": schema}
+
+
+def _query(name: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": False, "schema": schema}
+
+
+def _body(model) -> dict[str, Any]:
+    schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+    return {"required": True, "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/"
+                                                                                  f"{schema['title']}"}}}}
+
+
+def _schemas() -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for model in (NewUser, NewToken):
+        schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+        out.update(schema.pop("$defs", {}))
+        out[schema["title"]] = schema
+    return out
+
+
+def openapi() -> dict[str, Any]:
+    layer = _path("layer_id", {"type": "string", "maxLength": 40})
+    variant = _query("variant", {"type": "string", "maxLength": 100})
+    paths: dict[str, Any] = {
+        "/api/v1/me": _get("who is asking: name, kind, roles, clearance", errors=(401,)),
+        "/api/v1/layers": _get("every layer the caller may see, with its versions", errors=(401, 403)),
+        "/api/v1/layers/{layer_id}/data": _get("a layer's shapes and values (binary)", params=[layer, variant],
+                                               media="application/vnd.city-twin.layer"),
+        "/api/v1/layers/{layer_id}/values": _get("a layer's values only (binary)", params=[layer, variant],
+                                                 media="application/vnd.city-twin.layer"),
+        "/api/v1/layers/{layer_id}/features/{index}": _get(
+            "one feature's details", params=[layer, _path("index", {"type": "integer", "minimum": 0}), variant,
+                                             _query("version", {"type": "string", "maxLength": 100})]),
+        "/api/v1/layers/{layer_id}/features": _get(
+            "a feature by its key", params=[layer, variant, _query("key", {"type": "string", "maxLength": 200})]),
+        "/api/v1/units/{code}": _get("a unit at any of the seven levels, its trail, counts and units below",
+                                     params=[_path("code", {"type": "string", "maxLength": 20})]),
+        "/api/v1/addresses/search": _get("find a building by address text",
+                                         params=[_query("q", {"type": "string", "maxLength": 400})]),
+        "/api/v1/jobs": _get("recent background jobs",
+                             params=[_query("limit", {"type": "integer", "minimum": 1, "maximum": 500})]),
+        "/api/v1/jobs/{job_id}": _get("one job's status and progress",
+                                      params=[_path("job_id", {"type": "string", "maxLength": 64})]),
+        "/api/v1/store": _get("the store's tables, their sources and classes"),
+        "/api/v1/tables/{kind}.csv": _get("a table as CSV, fields above the caller's clearance masked",
+                                          params=[_path("kind", {"type": "string", "maxLength": 40})],
+                                          media="text/csv"),
+        "/api/v1/audit": _get("the audit log, newest first", params=[
+            _query("user", {"type": "string", "maxLength": 64}),
+            _query("since", {"type": "string", "maxLength": 40}),
+            _query("action", {"type": "string", "maxLength": 64}),
+            _query("limit", {"type": "integer", "minimum": 1, "maximum": 5000})]),
+        "/api/v1/users": {
+            **_get("the users and their roles"),
+            "post": {"summary": "add a user", "requestBody": _body(NewUser),
+                     "responses": {"201": {"description": "added", "content": {"application/json": {}}},
+                                   **_errors(400, 401, 403)}},
+        },
+        "/api/v1/users/{name}/disable": {
+            "post": {"summary": "disable a user (their sessions end)",
+                     "parameters": [_path("name", {"type": "string", "maxLength": 64})],
+                     "responses": {"200": {"description": "disabled", "content": {"application/json": {}}},
+                                   **_errors(400, 401, 403, 404)}},
+        },
+        "/api/v1/tokens": {
+            **_get("the API tokens (never the tokens themselves)"),
+            "post": {"summary": "add an API token; the answer shows it once", "requestBody": _body(NewToken),
+                     "responses": {"201": {"description": "added", "content": {"application/json": {}}},
+                                   **_errors(400, 401, 403)}},
+        },
+    }
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": "City operations twin API", "version": "1",
+                 "description": "Every call takes an API token (Authorization: Bearer TOKEN) or a signed-in "
+                                f"session. Roles: {', '.join(r.value for r in Role)}."},
+        "servers": [{"url": "/"}],
+        "security": [{"bearer": []}],
+        "paths": paths,
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "responses": {"Error": {"description": "one line saying what is wrong and what to do",
+                                    "content": {"application/json": {"schema": {
+                                        "type": "object", "properties": {"error": {"type": "string"}},
+                                        "required": ["error"]}}}}},
+            "schemas": _schemas(),
+        },
+    }
+
+
+def register(server: flask.Flask) -> None:
+    described = openapi()
+
+    @server.get(OPENAPI_PATH)
+    def openapi_json() -> flask.Response:
+        return flask.jsonify(described)
