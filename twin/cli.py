@@ -103,6 +103,8 @@ def demo_build(scale: str, seed: int, store: Path | None, buildings: int | None,
     store = store or load_settings().data
     result = build_demo(store, seed=seed, scale=scale, buildings=buildings, force=force,
                         progress=lambda m: click.echo(m, err=True))
+    if result.built:
+        _audit_write(store, "store.demo_build", str(store), scale=scale, seed=seed, buildings=result.buildings)
     click.echo(result.summary())
 
 
@@ -256,7 +258,9 @@ def store_upgrade(store: Path | None) -> None:
     """Bring a city folder of an older format up to the current one, in place."""
     from twin.store_upgrade import upgrade_store
 
-    result = upgrade_store(store or load_settings().data, progress=lambda m: click.echo(m, err=True))
+    folder = store or load_settings().data
+    result = upgrade_store(folder, progress=lambda m: click.echo(m, err=True))
+    _audit_write(folder, "store.upgrade", str(folder))
     click.echo(result.summary())
 
 
@@ -270,7 +274,9 @@ def store_put(kind: str, file: Path, store: Path | None, mode: str) -> None:
     """Write a (Geo)Parquet FILE that already matches a table KIND into the store."""
     from twin.store_put import put_table
 
-    entry = put_table(store or load_settings().data, kind, file, mode=mode)
+    folder = store or load_settings().data
+    entry = put_table(folder, kind, file, mode=mode)
+    _audit_write(folder, "store.put", kind, file=file.name, mode=mode, rows=entry.rows)
     click.echo(f"wrote {entry.rows:,} rows of {kind} ({entry.content_hash[:12]})")
 
 
@@ -304,8 +310,14 @@ def cim_ingest(kind: str, file: Path, crs: str | None, encoding: str | None, lay
     request = request_for(kind, file, crs=crs, encoding=encoding, layer=layer, level=level, mode=mode)
     target = CityStore.open(store or load_settings().data, create=True)
     settings = load_settings()
-    with Steps(quiet=as_json) as steps:
-        report = ingest_file(target, request, progress=steps, salt_file=settings.salt_file)
+    try:
+        with Steps(quiet=as_json) as steps:
+            report = ingest_file(target, request, progress=steps, salt_file=settings.salt_file)
+    except TwinError as exc:  # a refused file is recorded too: who tried to write what
+        _audit_write(target.folder, "store.ingest", kind, outcome="failed", file=file.name, error=str(exc)[:300])
+        raise
+    _audit_write(target.folder, "store.ingest", report.table, file=file.name, mode=mode, rows=report.features,
+                 crs_in=report.crs_in)
     if as_json:
         click.echo(json.dumps(report.to_json(), ensure_ascii=False))
         return
@@ -415,6 +427,19 @@ def _password(password_file: Path | None) -> str:
     if os.environ.get("TWIN_PASSWORD"):
         return os.environ["TWIN_PASSWORD"]
     return click.prompt("password", hide_input=True, confirmation_prompt=True)
+
+
+def _audit_write(folder: Path, action: str, target: str, *, outcome: str = "ok", **detail: object) -> None:
+    """Record a write to the city store made from this shell in the city's audit log."""
+    from twin.audit import AuditLog
+    from twin.live_store import LiveStore
+
+    live = LiveStore.open(load_settings(data=folder).database_url, folder)
+    try:
+        AuditLog(live).record(actor=_cli_actor(), actor_kind="cli", action=action, target=target, outcome=outcome,
+                              detail=detail or None)
+    finally:
+        live.dispose()
 
 
 def _audit(live: LiveStore, action: str, target: str, **detail: object) -> None:

@@ -412,3 +412,21 @@ def test_the_audit_lists_what_the_commands_did_newest_first(tmp_path):
     assert CliRunner().invoke(main, ["audit", "--store", str(store), "--user", "nobody"]).output == ""
     bad = CliRunner().invoke(main, ["audit", "--store", str(store), "--since", "yesterday"])
     assert bad.exit_code == 2 and bad.output.startswith("error: since 'yesterday' is neither a duration")
+
+
+def test_writes_to_the_store_from_the_shell_are_audited_refused_ones_too(city_dir, tmp_path):
+    broken = tmp_path / "broken.geojson"
+    broken.write_text("{not json", encoding="utf-8")
+    refused = CliRunner().invoke(main, ["cim", "ingest", "boundaries", str(broken), "--store", str(city_dir)])
+    assert refused.exit_code == 2
+    plates = CityStore.open(city_dir).read("addresses")
+    orgs = tmp_path / "orgs.csv"
+    pd.DataFrame([{"名称": "测试学校", "类别": "school", "地址": plates["text"][0]}]).to_csv(orgs, index=False)
+    done = CliRunner().invoke(main, ["cim", "ingest", "organisations", str(orgs), "--mode", "append",
+                                     "--store", str(city_dir)])
+    assert done.exit_code == 0, done.output
+    records = json.loads(CliRunner().invoke(main, ["audit", "--store", str(city_dir), "--json",
+                                                   "--action", "store.ingest"]).output)
+    assert [(r["target"], r["outcome"], r["detail"]["file"]) for r in records] == [
+        ("organisations", "ok", "orgs.csv"), ("boundaries", "failed", "broken.geojson")]
+    assert records[0]["detail"]["rows"] == 1 and records[0]["actor"].startswith("cli:")
