@@ -1,4 +1,5 @@
-"""The admin screen (管理): where the twin keeps its state, and the background jobs, live."""
+"""The admin screen (管理): where the twin keeps its state, the background jobs, live; for those who may,
+the users with their roles and the newest entries of the audit log."""
 
 from __future__ import annotations
 
@@ -6,7 +7,9 @@ import dash
 from dash import Input, Output, dcc, html
 
 from twin.jobs import Job
+from twin.permissions import Action
 from twin.services import Services
+from views.access_gate import viewer
 from views.tables import table
 
 
@@ -22,6 +25,23 @@ def _job_rows(jobs: list[Job]) -> list[tuple]:
 def jobs_table(services: Services) -> html.Table:
     return table(["Created", "Job", "Status", "Progress", "", "Message", "Attempts", "Id"],
                  _job_rows(services.jobs.recent(30)), id="jobs-table", numeric=(4,))
+
+
+AUDIT_SHOWN = 50
+
+
+def users_table(services: Services) -> html.Table:
+    rows = [(u.name, u.display_name or "", " · ".join(g.describe() for g in u.grants),
+             "disabled" if u.disabled else "active",
+             u.last_signin_at.strftime("%Y-%m-%d %H:%M") if u.last_signin_at else "never")
+            for u in services.users.list()]
+    return table(["User 用户", "Name 姓名", "Roles 角色", "State", "Last sign-in"], rows, id="users-table")
+
+
+def audit_table(services: Services) -> html.Table:
+    rows = [(r.at.strftime("%m-%d %H:%M:%S"), r.actor, r.action, r.target[:60], r.outcome, r.ip)
+            for r in services.audit.query(limit=AUDIT_SHOWN)]
+    return table(["When 时间", "Who 用户", "Action 操作", "Target 对象", "Outcome", "From 来源"], rows, id="audit-table")
 
 
 def layout(services: Services) -> html.Div:
@@ -40,9 +60,23 @@ def layout(services: Services) -> html.Div:
             html.H2("Jobs 后台任务"),
             html.Div(jobs_table(services), id="jobs-box"),
             dcc.Interval(id="jobs-tick", interval=1000),
+            *access_sections(services),
         ],
         className="screen",
     )
+
+
+def access_sections(services: Services) -> list:
+    """The users and the audit log, each for the roles that may see it (the permission table decides)."""
+    who = viewer()
+    parts: list = []
+    if who.may(Action.MANAGE_USERS):
+        parts += [html.H2("Users 用户与角色"), users_table(services),
+                  html.P("Add users and API tokens with twin users add / twin tokens add, or POST /api/v1/users "
+                         "and /api/v1/tokens.", className="hint")]
+    if who.may(Action.READ_AUDIT):
+        parts += [html.H2(f"Audit log 审计日志 (newest {AUDIT_SHOWN})"), audit_table(services)]
+    return parts
 
 
 def register_callbacks(app: dash.Dash, services: Services) -> None:

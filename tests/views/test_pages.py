@@ -68,7 +68,7 @@ def test_the_layers_screen_lists_every_layer_of_the_registry(services, asking):
     assert "from 14.5" in shown
 
 
-def test_the_admin_screen_says_where_the_state_is_kept(services):
+def test_the_admin_screen_says_where_the_state_is_kept(services, asking):
     shown = text(admin_page.layout(services))
     assert "sqlite: sqlite:///" in shown and "live.db (schema 0002_access)" in shown
     assert "SQLite " in shown and "queue.db" in shown
@@ -107,3 +107,18 @@ def test_a_feature_panel_shows_a_buildings_details(services):
     details = services.layers.details("buildings", None, 0)
     shown = text(feature_panel(details))
     assert details.subtitle in shown and "Floors 层数" in shown and details.key in shown
+
+
+def test_the_admin_screen_lists_users_and_the_audit_only_to_those_who_may(services, asking):
+    from twin.permissions import Grant, Role
+
+    if "auditor1" not in {u.name for u in services.users.list()}:
+        services.users.add("auditor1", password="a long password here", grants=[Grant(Role.ADMIN)])
+    services.audit.record(actor="auditor1", actor_kind="user", action="signin", ip="10.0.0.7")
+    asking("admin")
+    shown = text(admin_page.layout(services))
+    assert "Users 用户与角色" in shown and "auditor1" in shown and "admin" in shown
+    assert "Audit log 审计日志 (newest 50)" in shown and "10.0.0.7" in shown
+    asking("gis_admin")  # runs jobs, but manages no users and reads no audit
+    shown = text(admin_page.layout(services))
+    assert "Jobs 后台任务" in shown and "Users 用户与角色" not in shown and "Audit log" not in shown
