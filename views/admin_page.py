@@ -41,7 +41,8 @@ def users_table(services: Services) -> html.Table:
 def audit_table(services: Services) -> html.Table:
     rows = [(r.at.strftime("%m-%d %H:%M:%S"), r.actor, r.action, r.target[:60], r.outcome, r.ip)
             for r in services.audit.query(limit=AUDIT_SHOWN)]
-    return table(["When 时间", "Who 用户", "Action 操作", "Target 对象", "Outcome", "From 来源"], rows, id="audit-table")
+    header = ["When 时间", "Who 用户", "Action 操作", "Target 对象", "Outcome", "From 来源"]
+    return table(header, rows, id="audit-table")
 
 
 def layout(services: Services) -> html.Div:
