@@ -29,7 +29,7 @@ import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from twin.access_rows import NAME, check_name, insert_ignoring_duplicates, read_grants, write_grants
+from twin.access_rows import NAME, check_name, digest, insert_ignoring_duplicates, read_grants, write_grants
 from twin.errors import NotFound, TwinError
 from twin.live_schema import sessions as sessions_table
 from twin.live_schema import signin_failures as failures_table
@@ -130,6 +130,28 @@ def check_password(name: str, password: str) -> None:
         raise UserError(f"a password must have at most {MAX_PASSWORD} characters; choose a shorter one")
     if password.casefold() == name.casefold():
         raise UserError("a password must not be the user's name; choose another")
+
+
+def _ghost_key(name: str) -> str:
+    """The failures row of a name no user has (kept beside the addresses', under a key no address can be)."""
+    return "name:" + digest(str(name))[:48]
+
+
+def _count_in_window(conn: sa.Connection, key: str, moment: datetime, *, window: timedelta, lock_after: int) -> int:
+    """One more failure for ``key`` (an address, or an unknown name): the run so far, locked at ``lock_after``."""
+    f = failures_table.c
+    insert_ignoring_duplicates(conn, failures_table, {"ip": key, "failures": 0, "first_at": moment,
+                                                      "last_at": moment, "locked_until": None})
+    source = conn.execute(sa.select(failures_table).where(f.ip == key).with_for_update()).one()._mapping
+    if source["first_at"] <= moment - window:  # the last run of failures is over: a new one starts
+        failures, first = 1, moment
+    else:
+        failures, first = source["failures"] + 1, source["first_at"]
+    conn.execute(failures_table.update().where(f.ip == key).values(
+        failures=failures, first_at=first, last_at=moment,
+        locked_until=moment + LOCK_FOR if failures >= lock_after else None,
+    ))
+    return failures
 
 
 def _locked(until: datetime, moment: datetime) -> SigninLocked:
@@ -264,7 +286,10 @@ class UserStore:
             if isinstance(name, str) and NAME.match(name):
                 row = conn.execute(sa.select(users_table).where(u.name == name)).first()
             source = conn.execute(sa.select(failures_table).where(f.ip == ip)).first()
-        for lock in (source, row):
+            # a name no user has is counted and locked like an account, so a lock does not tell it apart
+            ghost = None if row is not None else conn.execute(
+                sa.select(failures_table).where(f.ip == _ghost_key(name))).first()
+        for lock in (source, row, ghost):
             until = lock._mapping["locked_until"] if lock is not None else None
             if until is not None and until > moment:
                 raise _locked(until, moment)
@@ -278,7 +303,8 @@ class UserStore:
                 conn.execute(users_table.update().where(u.name == name).values(**values))
                 grants = read_grants(conn, "user", [name]).get(name, ())
             return Principal(name, "user", grants)
-        failures = self._count_failure(name if row is not None else None, ip, moment)
+        failures = self._count_failure(name if row is not None else None, ip, moment,
+                                       ghost=None if row is not None else _ghost_key(name))
         raise SigninFailed("wrong name or password", delay_s=failure_delay(failures))
 
     def _matches(self, stored: str, password: str) -> bool:
@@ -287,9 +313,10 @@ class UserStore:
         except (VerificationError, InvalidHashError):
             return False
 
-    def _count_failure(self, name: str | None, ip: str, moment: datetime) -> int:
-        """Count a failure against the account (when there is one) and the address; the longer run of the two."""
-        u, f = users_table.c, failures_table.c
+    def _count_failure(self, name: str | None, ip: str, moment: datetime, *, ghost: str | None = None) -> int:
+        """Count a failure against the account (when there is one, else against the unknown name, ``ghost``)
+        and the address; the longer run of the two."""
+        u = users_table.c
         in_a_row = 0
         with self.live.write() as conn:
             if name is not None:
@@ -297,15 +324,7 @@ class UserStore:
                 in_a_row = conn.execute(sa.select(u.failed_signins).where(u.name == name)).scalar_one()
                 if in_a_row >= LOCK_AFTER:
                     conn.execute(users_table.update().where(u.name == name).values(locked_until=moment + LOCK_FOR))
-            insert_ignoring_duplicates(conn, failures_table, {"ip": ip, "failures": 0, "first_at": moment,
-                                                              "last_at": moment, "locked_until": None})
-            source = conn.execute(sa.select(failures_table).where(f.ip == ip).with_for_update()).one()._mapping
-            if source["first_at"] <= moment - IP_WINDOW:  # the last run of failures is over: a new one starts
-                failures, first = 1, moment
-            else:
-                failures, first = source["failures"] + 1, source["first_at"]
-            conn.execute(failures_table.update().where(f.ip == ip).values(
-                failures=failures, first_at=first, last_at=moment,
-                locked_until=moment + LOCK_FOR if failures >= IP_LOCK_AFTER else None,
-            ))
+            elif ghost is not None:
+                in_a_row = _count_in_window(conn, ghost, moment, window=LOCK_FOR, lock_after=LOCK_AFTER)
+            failures = _count_in_window(conn, ip, moment, window=IP_WINDOW, lock_after=IP_LOCK_AFTER)
         return max(in_a_row, failures)

@@ -120,6 +120,22 @@ def test_an_account_is_locked_after_five_failures_and_opens_again_after_the_lock
     assert users.get("chen").locked_until is None
 
 
+def test_a_name_no_user_has_locks_like_an_account_so_a_lock_tells_nothing(users):
+    users.add("chen", password=PASSWORD, grants=[Grant(Role.ANALYST)])
+    t0 = now()
+    answers = {}
+    for name in ("chen", "nobody"):
+        for i in range(LOCK_AFTER):
+            with pytest.raises(SigninFailed) as caught:  # each from another address: only the name is counted
+                users.verify(name, "wrong password", ip=f"10.1.{len(answers)}.{i}", now=t0 + timedelta(seconds=i))
+        with pytest.raises(SigninLocked) as locked:
+            users.verify(name, "wrong password", ip="10.9.9.9", now=t0 + timedelta(seconds=LOCK_AFTER))
+        answers[name] = (caught.value.delay_s, str(locked.value), locked.value.status)
+    assert answers["chen"] == answers["nobody"]
+    with pytest.raises(SigninFailed):  # after the lock, the unknown name fails as before
+        users.verify("nobody", "wrong password", ip="10.9.9.8", now=t0 + LOCK_FOR + timedelta(minutes=1))
+
+
 def test_after_a_lock_ends_the_next_failure_locks_again_until_a_success(users):
     users.add("chen", password=PASSWORD, grants=[Grant(Role.ANALYST)])
     t0 = now()
