@@ -50,7 +50,8 @@ def ingest_file(store: CityStore, request: IngestRequest, *, progress: Callable[
     """Read, check and write one file; raises :class:`IngestFailed` (one line) and writes nothing if refused."""
     register = StreetRegister.from_rows(store.read("register")) if store.has("register") else None
     buildings = None
-    if request.kind in NEEDS_BUILDINGS and store.has("buildings"):
+    stored_buildings = request.kind == "buildings" and request.mode in ("append", "update")  # codes to keep
+    if (request.kind in NEEDS_BUILDINGS or stored_buildings) and store.has("buildings"):
         buildings = store.read("buildings", columns=["code", "geometry"])
     matcher = None
     if request.kind in NEEDS_MATCHER and store.has("addresses"):
