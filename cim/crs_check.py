@@ -5,7 +5,9 @@ classic). Before anything is stored we take the declared (or given) CRS, turn a 
 coordinates to WGS84 with it, and check two things: they fall where that CRS is valid, and they fall
 inside the configured city. If not, we try the CRS that are in use at the city's place (the CGCS2000,
 Beijing 1954, Xian 1980 and New Beijing Gauss-Kruger grids, UTM, Web Mercator, lon/lat) and name the
-one the numbers fit: "values look like EPSG:3857; pass --crs EPSG:3857".
+one the numbers fit, those on the datum of the CRS tried first: "values look like EPSG:3857; pass --crs
+EPSG:3857". A CRS the user gives with ``--crs`` needs only to put the values inside the city: a Beijing
+1954 zone used a little outside the area EPSG declares for it (EPSG:2436 at Wuhan) is taken, with a warning.
 
 GCJ-02 and BD-09 (China's web-map offsets, ``--crs gcj02`` / ``--crs bd09``) are lon/lat a few hundred
 metres off WGS84: no check on the numbers can tell them from WGS84, so they are used only when given.
@@ -72,6 +74,8 @@ class ResolvedCrs:
     name: str
     source: str  # "given" (--crs), "declared" (the file), or "assumed" (lon/lat, nothing declared)
     declared: str | None
+    #: what the report should say about it (a --crs used outside the area it is made for), or None
+    warning: str | None = None
 
 
 def crs_name(crs: object) -> str | None:
@@ -138,9 +142,33 @@ def candidates(city: CityBox) -> tuple[str, ...]:
     return ("EPSG:4326", "EPSG:3857", *(code for *_, code in sorted(ranked)))
 
 
-def guess_crs(xy: np.ndarray, city: CityBox) -> list[str]:
-    """The candidate CRS in which every sample point lies in the city, best first."""
-    return [name for name in candidates(city) if all(_fits(name, xy, city))]
+def guess_crs(xy: np.ndarray, city: CityBox, *, like: str | None = None) -> list[str]:
+    """The candidate CRS in which every sample point lies in the city, best first; with ``like``, those on the
+    same datum as ``like`` first (a Beijing 1954 file in the wrong zone is another Beijing 1954 zone, not CGCS2000).
+    """
+    found = [name for name in candidates(city) if all(_fits(name, xy, city))]
+    datum = _datum(like) if like else None
+    if datum is None:
+        return found
+    return sorted(found, key=lambda name: _datum(name) != datum)
+
+
+@lru_cache(maxsize=256)
+def _datum(name: str) -> str | None:
+    if name in OFFSET_DATUMS:
+        return None
+    try:
+        datum = CRS.from_user_input(name).datum
+    except ProjCRSError:
+        return None
+    return datum.name if datum is not None else None
+
+
+def _area_said(name: str) -> str:
+    area = CRS.from_user_input(name).area_of_use
+    if area is None:
+        return "its area of use"
+    return f"{area.west:g}°E-{area.east:g}°E, {area.south:g}°N-{area.north:g}°N"
 
 
 def sample_points(geoms: np.ndarray, limit: int = 500) -> np.ndarray:
@@ -167,16 +195,23 @@ def resolve_crs(*, declared: object, given: str | None, xy: np.ndarray, city: Ci
     usable, inside = _fits(name, xy, city)
     if usable and inside:
         return ResolvedCrs(name, source, declared_name)
-    likely = [c for c in guess_crs(xy, city) if c != name]
+    if inside and source == "given":  # the user says so, and the values land in the city: take it, and say so
+        return ResolvedCrs(name, source, declared_name, warning=(
+            f"{where}: {name} is made for {_area_said(name)}; its coordinates land in {city.name}, outside that "
+            f"area, and were read as --crs says (a projection used away from its zone is less exact)"))
+    likely = [c for c in guess_crs(xy, city, like=None if source == "assumed" else name) if c != name]
     said = {"given": f"--crs {name}", "declared": f"its declared CRS {name}",
             "assumed": "lon/lat (it declares no CRS)"}[source]
     problem = "lie where that CRS is not valid" if not usable else f"fall outside {city.name}"
+    if inside:
+        problem += f" ({_area_said(name)}), though inside {city.name}"
     x0, y0 = xy[0]
     if likely:
         also = f" (or {', '.join(likely[1:3])})" if len(likely) > 1 else ""
+        confirm = f", or --crs {name} if the file truly is in it" if inside else ""
         raise CrsError(
             f"{where}: read with {said}, its coordinates (e.g. {x0:.6g}, {y0:.6g}) {problem}; "
-            f"values look like {likely[0]}{also}; pass --crs {likely[0]}"
+            f"values look like {likely[0]}{also}; pass --crs {likely[0]}{confirm}"
         )
     raise CrsError(
         f"{where}: read with {said}, its coordinates (e.g. {x0:.6g}, {y0:.6g}) {problem}, and no CRS in use "

@@ -173,6 +173,8 @@ def locate(read: SourceRead, request: IngestRequest, city: CityBox, warnings: li
                           xy=sample_points(frame.geometry.to_numpy()), city=city, where=name)
     except CrsError as exc:
         raise IngestError(str(exc)) from None
+    if crs.warning:
+        warnings.append(crs.warning)
     if crs.source == "given" and crs.declared and crs.declared != crs.name:
         warnings.append(f"{name} declares {crs.declared}; read as {crs.name} as --crs says")
     if crs.source == "assumed":

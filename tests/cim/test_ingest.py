@@ -228,3 +228,53 @@ def test_streets_without_codes_take_them_from_the_register_by_name(tmp_path, reg
 
 def test_the_city_box_is_wuhan():
     assert WUHAN.contains(np.array([114.3]), np.array([30.58])).all()
+
+
+def _square_in(crs: str, tmp_path, *, declare: bool = False):
+    from pyproj import Transformer
+
+    x, y = Transformer.from_crs("EPSG:4326", crs, always_xy=True).transform(*np.array(SQUARE).T)
+    doc = _feature_collection([_district("江岸区", np.column_stack([x, y]).tolist())])
+    if declare:
+        doc["crs"] = {"type": "name", "properties": {"name": f"urn:ogc:def:crs:EPSG::{crs.split(':')[1]}"}}
+    return _write(tmp_path, f"square_{crs.replace(':', '')}.geojson", doc)
+
+
+@pytest.mark.parametrize(
+    ("crs", "outside_its_area"),
+    [
+        ("EPSG:2436", True),  # Beijing 1954 / 3-degree Gauss-Kruger CM 117E: made for 115.5-118.5°E, not Wuhan
+        ("EPSG:2414", False),  # Beijing 1954 / 3-degree Gauss-Kruger zone 38 (CM 114E): the zone Wuhan is in
+        ("EPSG:2435", False),  # the same zone without the zone number in the easting
+    ],
+)
+def test_a_beijing_1954_file_given_its_crs_lands_within_a_metre(tmp_path, crs, outside_its_area):
+    from pyproj import Geod
+
+    prepared = _prepare("boundaries", _square_in(crs, tmp_path), Units(), crs=crs)
+    assert prepared.report.crs_in == crs
+    lon, lat = shapely.get_coordinates(prepared.frame.geometry.iloc[0]).T
+    _, _, metres = Geod(ellps="WGS84").inv(lon, lat, *np.array(SQUARE).T)
+    assert np.abs(metres).max() < 1.0
+    said = [w for w in prepared.report.warnings if "is made for" in w]
+    assert said == ([f"square_{crs.replace(':', '')}.geojson: EPSG:2436 is made for 115.5°E-118.5°E, 22.6°N-49.88°N; "
+                     f"its coordinates land in Wuhan, outside that area, and were read as --crs says (a projection "
+                     f"used away from its zone is less exact)"] if outside_its_area else [])
+
+
+def test_a_declared_crs_used_outside_its_area_is_refused_with_the_same_datum_first(tmp_path):
+    path = _square_in("EPSG:2436", tmp_path, declare=True)
+    with pytest.raises(IngestError, match=r"^square_EPSG2436.geojson: read with its declared CRS EPSG:2436, its "
+                                          r"coordinates \(e.g. [\d.]+, [\d.e+]+\) lie where that CRS is not valid "
+                                          r"\(115.5°E-118.5°E, 22.6°N-49.88°N\), though inside Wuhan; values look like "
+                                          r"EPSG:21460 \(or .*\); pass --crs EPSG:21460, or --crs EPSG:2436 if the "
+                                          r"file truly is in it$"):
+        _prepare("boundaries", path, Units())
+    assert _prepare("boundaries", path, Units(), crs="EPSG:2436").report.crs_in == "EPSG:2436"
+
+
+def test_a_given_crs_that_puts_the_values_outside_the_city_is_still_refused(tmp_path):
+    path = _square_in("EPSG:2436", tmp_path)
+    with pytest.raises(IngestError, match=r"read with --crs EPSG:2435, .* lie where that CRS is not valid; values "
+                                          r"look like EPSG:21460 \(or EPSG:4509, .*\); pass --crs EPSG:21460$"):
+        _prepare("boundaries", path, Units(), crs="EPSG:2435")
