@@ -405,18 +405,25 @@ def _live_store(store: Path | None) -> Iterator[LiveStore]:
         live.dispose()
 
 
-def _grants(roles: tuple[str, ...], area: str | None, department: str | None) -> list[Grant]:
-    """One grant per ``--role``, each for the same area; the department goes to the handler roles (the only
-    ones that take one), or to every role when none is a handler (so that the grant says it does not fit)."""
+def _grants(roles: tuple[str, ...], area: str | None, department: str | None, store: Path | None) -> list[Grant]:
+    """One grant per ``--role``, each for the same area (a unit the city in ``store`` has); the department goes
+    to the handler roles (the only ones that take one), or to every role when none is a handler (so that the
+    grant says it does not fit)."""
+    from twin.city_store import CityStore
+    from twin.drill_down import check_area
     from twin.permissions import Grant, Role, role_named
 
     try:
         named = [role_named(r) for r in roles]
         handlers = Role.HANDLER in named
-        return [Grant(r, area=area, department=department if r is Role.HANDLER or not handlers else None)
-                for r in named]
+        grants = [Grant(r, area=area, department=department if r is Role.HANDLER or not handlers else None)
+                  for r in named]
     except ValueError as exc:
         raise TwinError(str(exc)) from None
+    folder = load_settings(data=store).data
+    if area is not None and CityStore.exists_at(folder):
+        check_area(CityStore.open(folder), area)
+    return grants
 
 
 def _password(password_file: Path | None) -> str:
@@ -474,7 +481,7 @@ def users_add(name: str, roles: tuple[str, ...], area: str | None, department: s
     from twin.access_rows import roles_text
     from twin.users import UserStore
 
-    grants = _grants(roles, area, department)
+    grants = _grants(roles, area, department, store)
     with _live_store(store) as live:
         people = UserStore(live)
         if people.is_empty() and not any(g.role == "admin" for g in grants):
@@ -566,7 +573,7 @@ def tokens_add(name: str, roles: tuple[str, ...], area: str | None, department: 
 
     expires = timedelta(days=expires_days) if expires_days else None
     with _live_store(store) as live:
-        issued = TokenStore(live).add(name, grants=_grants(roles, area, department), created_by=_cli_actor(),
+        issued = TokenStore(live).add(name, grants=_grants(roles, area, department, store), created_by=_cli_actor(),
                                       expires_in=expires)
         _audit(live, "token.add", name, roles=issued.roles, expires_days=expires_days)
     if as_json:

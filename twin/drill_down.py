@@ -19,7 +19,7 @@ import shapely
 from cim.levels import CITY_CODE, CodeError, Level, level_of
 from cim.tables import Classification, kind_of
 from twin.city_store import CityStore
-from twin.errors import NotFound
+from twin.errors import NotFound, TwinError
 from twin.unit_counts import Counts, CountsCache, UnitCounts
 
 #: The table (and map layer) of each level's units.
@@ -40,6 +40,34 @@ Box = tuple[float, float, float, float]
 
 class UnknownUnit(NotFound):
     """A code that names no unit of the city."""
+
+
+class UnknownArea(TwinError):
+    """A grant's area names no unit of the city (a user or token would be limited to nowhere)."""
+
+    status = 400
+
+
+def check_area(store: CityStore, code: str) -> None:
+    """Nothing when ``code`` names a unit the city in ``store`` has, or when the store holds no units to tell;
+    :class:`UnknownArea` saying so otherwise. A level without its boundary table is looked up in the
+    buildings' codes (every building carries the codes of the units it stands in)."""
+    try:
+        level = level_of(code)
+    except CodeError as exc:
+        raise UnknownArea(f"area {code[:40]!r} is not a unit code: {exc}") from None
+    if level is Level.CITY or not any(store.has(t) for t in LAYER_OF_LEVEL.values()):
+        return
+    table = LAYER_OF_LEVEL[level]
+    if store.has(table):
+        found = store.read(table, columns=["code"], where=("code", "==", code))
+    elif store.has("buildings"):
+        found = store.read("buildings", columns=[level.column], where=(level.column, "==", code))
+    else:  # boundaries of other levels only: nothing tells whether this one exists
+        return
+    if len(found) == 0:
+        raise UnknownArea(f"the city has no {level.name.lower()} with code {code}; give the code of one of its "
+                          f"units (GET /api/v1/units/{CITY_CODE} lists the districts, each lists what lies below)")
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Literal
 
-from cim.levels import CodeError, code_at, level_of
+from cim.levels import CITY_CODE, CodeError, code_at, level_of
 from cim.tables import Classification
 from twin.errors import TwinError
 
@@ -214,6 +214,22 @@ class Principal:
         """Whether data of class ``cls`` may be shown to it unmasked."""
         return _CLASS_ORDER.index(self.clearance) >= _CLASS_ORDER.index(Classification(cls))
 
+    def areas(self, action: Action) -> frozenset[str] | None:
+        """The units within which it may do ``action``: None when one of its grants reaches the whole city, no
+        units at all when none of its grants allows the action.
+
+        >>> Principal("a", "user", (Grant(Role.ANALYST, area="420102"),)).areas(Action.EXPORT)
+        frozenset({'420102'})
+        """
+        reach: set[str] = set()
+        for grant, rights in self._rights():
+            if action not in rights.actions:
+                continue
+            if grant is None or grant.area is None or grant.area == CITY_CODE:
+                return None
+            reach.add(grant.area)
+        return frozenset(reach)
+
     def may(self, action: Action, area: str | None = None) -> bool:
         """Whether one of its grants allows ``action`` (within the unit ``area``, when one is given)."""
         return any(action in rights.actions and (grant is None or grant.covers(area))
@@ -240,7 +256,8 @@ def require(principal: Principal, action: Action, area: str | None = None) -> No
     holding = [g for g in principal.grants if action in PERMISSIONS[g.role].actions]
     if holding and area is not None:
         reach = ", ".join(g.describe() for g in holding)
-        raise AccessDenied(f"{principal.name} may not {action} in {area}: their grants reach only {reach}")
+        raise AccessDenied(f"{principal.name} may not {action} in {area}: their grants reach only {reach}; "
+                           f"ask an admin for a grant that reaches {area}")
     raise AccessDenied(f"{principal.name} may not {action}: it needs one of the roles {needed}")
 
 

@@ -28,13 +28,17 @@ SOURCES = ("buildings", "residents", "dwellings", "organisations")
 
 @dataclass(frozen=True)
 class Counts:
-    buildings: int = 0
-    residents: int | None = 0  # None: not shown to this viewer
-    dwellings: int = 0
-    organisations: int = 0
+    buildings: int | None = 0  # None: not shown to this viewer (a unit beyond the areas their grants reach)
+    residents: int | None = 0  # None too for a building's own residents, below internal clearance
+    dwellings: int | None = 0
+    organisations: int | None = 0
 
     def to_json(self) -> dict[str, int | None]:
         return {name: getattr(self, name) for name in COUNTED}
+
+
+#: What a viewer is shown of a unit beyond the areas their grants reach: that it is there, not what it holds.
+HIDDEN = Counts(None, None, None, None)
 
 
 class UnitCounts:

@@ -14,6 +14,8 @@ import flask
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from twin.audit import since_of
+from twin.city_store import CityStore
+from twin.drill_down import UnknownArea, check_area
 from twin.errors import TwinError
 from twin.permissions import Grant, Role
 from twin.services import Services
@@ -71,11 +73,19 @@ def parse_body(model: type[M]) -> M:
         raise BadBody(f"{where}: {first['msg']}") from None
 
 
-def grants_of(body: list[GrantBody]) -> list[Grant]:
+def grants_of(body: list[GrantBody], store: CityStore) -> list[Grant]:
+    """The grants a body names; 400 for one that does not fit its role or names an area the city lacks."""
     try:
-        return [Grant(g.role, area=g.area, department=g.department) for g in body]
+        grants = [Grant(g.role, area=g.area, department=g.department) for g in body]
     except ValueError as exc:
         raise BadBody(str(exc).splitlines()[0]) from None
+    for i, grant in enumerate(grants):
+        if grant.area is not None:
+            try:
+                check_area(store, grant.area)
+            except UnknownArea as exc:
+                raise BadBody(f"roles.{i}.area: {exc}") from None
+    return grants
 
 
 def _json(payload: Any, status: int = 200) -> flask.Response:
@@ -97,8 +107,8 @@ def register(server: flask.Flask, services: Services) -> None:
     @server.post("/api/v1/users")
     def add_user() -> flask.Response:
         body = parse_body(NewUser)
-        user = services.users.add(body.name, password=body.password, grants=grants_of(body.roles),
-                                  display_name=body.display_name)
+        grants = grants_of(body.roles, services.store)
+        user = services.users.add(body.name, password=body.password, grants=grants, display_name=body.display_name)
         audit("user.add", body.name, roles=[g.role.value for g in body.roles])
         return _json(user.to_json(), 201)
 
@@ -118,8 +128,8 @@ def register(server: flask.Flask, services: Services) -> None:
     def add_token() -> flask.Response:
         body = parse_body(NewToken)
         expires = timedelta(days=body.expires_days) if body.expires_days else None
-        issued = services.tokens.add(body.name, grants=grants_of(body.roles), created_by=principal().name,
-                                     expires_in=expires)
+        issued = services.tokens.add(body.name, grants=grants_of(body.roles, services.store),
+                                     created_by=principal().name, expires_in=expires)
         audit("token.add", body.name, roles=list(issued.roles))
         return _json({"name": issued.name, "roles": list(issued.roles), "token": issued.token}, 201)
 

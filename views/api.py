@@ -23,7 +23,7 @@ from twin.errors import TwinError
 from twin.layer_service import Built, LayerService
 from twin.services import Services
 from views.access_gate import layers_for, principal
-from views.shown_data import drill_shown, residents_shown
+from views.shown_data import details_shown, residents_shown, search_shown, unit_shown
 
 #: A keep-alive comment goes down an idle stream this often, so proxies and browsers keep it open.
 KEEP_ALIVE_S = 15.0
@@ -116,7 +116,7 @@ def register(server: flask.Flask, services: Services) -> None:
     @server.get("/api/v1/layers/<layer_id>/features/<int:index>")
     def feature(layer_id: str, index: int) -> flask.Response:
         details = layers().details(layer_id, _arg("variant"), index, version=_arg("version"))
-        return _json(details.to_json() | {"index": index})
+        return _json(details_shown(details, principal()).to_json() | {"index": index})
 
     @server.get("/api/v1/layers/<layer_id>/features")
     def feature_by_key(layer_id: str) -> flask.Response:
@@ -124,14 +124,14 @@ def register(server: flask.Flask, services: Services) -> None:
         if not key:
             raise BadRequest("give the feature's key, e.g. ?key=42010200100502001002 for a building code")
         index, details = layers().find(layer_id, _arg("variant"), key)
-        return _json(details.to_json() | {"index": index})
+        return _json(details_shown(details, principal()).to_json() | {"index": index})
 
     @server.get("/api/v1/units/<code>")
     def unit(code: str) -> flask.Response:
         if len(code) > 20:
             raise BadRequest("a unit code has at most 20 digits (a building's)")
         who = principal()
-        view = drill_shown(services.drill.view(code), who)
+        view = unit_shown(services, code, who)
         body = view.to_json()
         if view.unit.level is Level.BUILDING:
             found = residents_shown(services, view.unit.code, who)
@@ -142,7 +142,8 @@ def register(server: flask.Flask, services: Services) -> None:
 
     @server.get("/api/v1/addresses/search")
     def search_address() -> flask.Response:
-        return _json(services.search.search(_arg("q", default="", limit=400) or "").to_json())
+        found = services.search.search(_arg("q", default="", limit=400) or "")
+        return _json(search_shown(found, principal()).to_json())
 
     @server.get("/api/v1/jobs")
     def list_jobs() -> flask.Response:

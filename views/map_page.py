@@ -11,7 +11,7 @@ from __future__ import annotations
 import dash
 from dash import ClientsideFunction, Input, Output, State, dcc, html
 
-from cim.levels import CITY_CODE, CodeError, Level, level_of
+from cim.levels import CodeError, Level, level_of
 from layers.spec import Details
 from twin.drill_down import LAYER_OF_LEVEL
 from twin.errors import TwinError
@@ -19,7 +19,7 @@ from twin.services import Services
 from views.access_gate import layers_for, principal
 from views.drill_panel import drill_panel, search_results, trail_only
 from views.feature_panel import error_panel, feature_panel
-from views.shown_data import drill_shown, residents_shown
+from views.shown_data import details_shown, home_unit, residents_shown, search_shown, unit_shown
 
 SEARCH_HINT = "e.g. 江汉区友谊路12号锦苑小区3栋, or a compound's name"
 
@@ -58,12 +58,12 @@ def panel(services: Services, picked: dict | None) -> html.Div:
     who = principal()
 
     def shown(code: str, details: Details | None) -> html.Div:
-        view = drill_shown(services.drill.view(code), who)
+        view = unit_shown(services, code, who)
         residents = residents_shown(services, view.unit.code, who) if view.unit.level is Level.BUILDING else None
         return drill_panel(view, details, residents)
 
     if not isinstance(picked, dict) or not (picked.get("layer") or picked.get("unit")):
-        return shown(CITY_CODE, None)
+        return shown(home_unit(who), None)
     layer = str(picked.get("layer") or "")
     if not layer:
         return shown(str(picked["unit"]), None)
@@ -72,6 +72,7 @@ def panel(services: Services, picked: dict | None) -> html.Div:
     else:
         details = layers_for(services).details(layer, picked.get("variant"), int(picked["index"]),
                                           version=picked.get("version"))
+    details = details_shown(details, who)
     if layer in LAYER_OF_LEVEL.values():
         return shown(details.key, details)
     return _in_its_place(services, details)
@@ -103,7 +104,7 @@ def register_callbacks(app: dash.Dash, services: Services) -> None:
         if not (text or "").strip():
             return "", None
         try:
-            result = services.search.search(text or "")
+            result = search_shown(services.search.search(text or ""), principal())
         except TwinError as exc:
             return error_panel(str(exc)), None
         hit = None

@@ -1,6 +1,8 @@
 """Exports: a store table as CSV (UTF-8 with BOM, so spreadsheet programs read the Chinese), streamed batch by
-batch, each column above the caller's clearance masked the same way the app masks it. Every export is
-audited. ``GET /api/v1/tables/<kind>.csv``, for roles that may ``export``.
+batch, each column above the caller's clearance masked the same way the app masks it. A caller whose
+``export`` grants reach only some units gets only the rows whose level codes lie within them (a table whose
+rows carry no level codes is refused to them). Every export is audited. ``GET /api/v1/tables/<kind>.csv``,
+for roles that may ``export``.
 """
 
 from __future__ import annotations
@@ -11,11 +13,13 @@ from collections.abc import Iterator
 import flask
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import shapely
 
-from cim.tables import Classification, SchemaError, kind_of
+from cim.levels import level_of
+from cim.tables import Classification, SchemaError, TableKind, kind_of
 from twin.errors import NotFound
-from twin.permissions import Principal
+from twin.permissions import AccessDenied, Action, Principal
 from twin.services import Services
 from views.access_gate import client_address, principal
 
@@ -41,8 +45,43 @@ def _frame(batch: pa.RecordBatch, masked: set[str]) -> pd.DataFrame:
     return frame
 
 
+AreaTest = list[tuple[str, str]]  # (level column, code): a row passes when one of its columns holds its code
+
+
+def area_test(spec: TableKind, columns: list[str], areas: frozenset[str], who: Principal) -> AreaTest:
+    """How to tell the rows within ``areas``: each area's level column with its code. An area finer than the
+    codes the table's rows carry holds none of them; AccessDenied when no area can be told at all."""
+    tests = []
+    for area in sorted(areas):
+        column = level_of(area).column
+        if column in columns:
+            tests.append((column, area))
+    if not tests:
+        raise AccessDenied(f"{who.name} may export only within {', '.join(sorted(areas))}, and the rows of the "
+                           f"{spec.name} table carry no codes of those levels to tell which lie there; "
+                           f"ask an admin for an export grant for the whole city")
+    return tests
+
+
+def _within(batch: pa.RecordBatch, tests: AreaTest) -> pa.RecordBatch:
+    keep = None
+    for column, code in tests:
+        here = pc.fill_null(pc.equal(batch.column(column).cast(pa.string()), code), False)
+        keep = here if keep is None else pc.or_(keep, here)
+    return batch.filter(keep)
+
+
+def _rows_within(services: Services, kind: str, tests: AreaTest) -> int:
+    codes = services.store.read(kind, columns=sorted({c for c, _ in tests}))
+    inside = pd.Series(False, index=codes.index)
+    for column, code in tests:
+        inside |= codes[column].astype("string").eq(code).fillna(False)
+    return int(inside.sum())
+
+
 def export_csv(services: Services, kind: str, who: Principal) -> tuple[Iterator[bytes], int, list[str]]:
-    """The table as CSV chunks, its row count and the columns masked for ``who``."""
+    """The table as CSV chunks (only the rows within ``who``'s export areas), its row count and the columns
+    masked for ``who``."""
     try:
         spec = kind_of(kind)
     except SchemaError:
@@ -53,11 +92,18 @@ def export_csv(services: Services, kind: str, who: Principal) -> tuple[Iterator[
     masked = {c for c in columns if c != "geometry" and not who.sees(spec.class_of(c))}
     if "geometry" in columns and not who.sees(spec.classification):
         masked.add("geometry")  # where someone lives is as personal as who they are
+    areas = who.areas(Action.EXPORT)
+    tests = area_test(spec, columns, areas, who) if areas is not None else None
     rows, batches = services.store.batches(kind, columns)
+    if tests is not None:
+        rows = _rows_within(services, kind, tests)
 
     def chunks() -> Iterator[bytes]:
         first = True
-        for batch in batches:
+        for whole in batches:
+            batch = whole if tests is None else _within(whole, tests)
+            if tests is not None and batch.num_rows == 0:
+                continue
             sink = io.StringIO()
             frame = _frame(batch, masked - {"geometry"})
             if "geometry" in masked:
@@ -80,7 +126,7 @@ def register(server: flask.Flask, services: Services) -> None:
         chunks, rows, masked = export_csv(services, kind, who)
         services.audit.record(
             actor=who.name, actor_kind=who.kind, action="export", target=f"{kind}.csv", ip=client_address(),
-            detail={"rows": rows, "masked": masked,
+            detail={"rows": rows, "masked": masked, "areas": sorted(who.areas(Action.EXPORT) or ()) or None,
                     "sensitive": who.sees(Classification.SENSITIVE) and kind_of(kind).classification
                     is Classification.SENSITIVE},
         )

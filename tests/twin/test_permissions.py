@@ -197,8 +197,28 @@ def test_require_names_the_principal_the_action_and_the_roles_that_have_it():
 def test_require_outside_the_granted_area_says_where_the_grants_reach():
     require(HANDLER_IN_JIANGAN, Action.HANDLE_EVENT, "420102001")
     with pytest.raises(AccessDenied, match=r"^h1 may not handle_event in 420103: their grants reach only "
-                                           r"handler in 420102 for 城管委$"):
+                                           r"handler in 420102 for 城管委; ask an admin for a grant that reaches "
+                                           r"420103$"):
         require(HANDLER_IN_JIANGAN, Action.HANDLE_EVENT, "420103")
+
+
+@pytest.mark.parametrize(("grants", "action", "areas"), [
+    ((Grant(Role.ANALYST),), Action.EXPORT, None),  # the whole city
+    ((Grant(Role.ANALYST, area="420100"),), Action.EXPORT, None),  # the city's own code: the whole city too
+    ((Grant(Role.ANALYST, area="420102"),), Action.EXPORT, {"420102"}),
+    ((Grant(Role.ANALYST, area="420102"), Grant(Role.GIS_ADMIN, area="420103001")), Action.EXPORT,
+     {"420102", "420103001"}),
+    ((Grant(Role.ANALYST, area="420102"), Grant(Role.GIS_ADMIN)), Action.EXPORT, None),
+    ((Grant(Role.ANALYST, area="420102"), Grant(Role.ADMIN)), Action.EXPORT, {"420102"}),  # admin: no export
+    ((Grant(Role.ANALYST, area="420102"),), Action.MANAGE_USERS, set()),
+])
+def test_the_areas_of_an_action_are_those_of_the_grants_that_allow_it(grants, action, areas):
+    found = Principal("a", "user", grants).areas(action)
+    assert found == (None if areas is None else frozenset(areas))
+
+
+def test_a_guest_views_the_whole_city():
+    assert Principal.guest().areas(Action.VIEW) is None and Principal.guest().areas(Action.EXPORT) == frozenset()
 
 
 def test_not_signed_in_is_a_401():

@@ -1,0 +1,36 @@
+"""Access from the shell: grants for an area the city lacks are refused, and audit dates out of range are one
+line, checked by running the real ``twin`` command and reading stderr."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+TWIN = Path(sys.executable).parent / "twin"
+PASSWORD = "correct horse battery"
+
+
+def _twin(*args: str) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k not in ("TWIN_DATABASE_URL", "TWIN_DATA")}
+    return subprocess.run([str(TWIN), *args], capture_output=True, text=True, timeout=120,
+                          env={**env, "TWIN_PASSWORD": PASSWORD})
+
+
+@pytest.mark.parametrize("command", [["users", "add", "root", "--role", "admin"],
+                                     ["tokens", "add", "bureau", "--role", "analyst"]])
+def test_a_grant_for_an_area_the_city_lacks_is_refused_in_one_line(city_dir, command):
+    run = _twin(*command, "--area", "420199", "--store", str(city_dir))
+    assert run.returncode == 2 and run.stdout == ""
+    assert run.stderr.strip().splitlines() == [
+        "error: the city has no district with code 420199; give the code of one of its units "
+        "(GET /api/v1/units/420100 lists the districts, each lists what lies below)"]
+
+
+def test_a_grant_for_an_area_the_city_has_is_made(city_dir):
+    run = _twin("users", "add", "root", "--role", "admin", "--area", "420102", "--store", str(city_dir))
+    assert run.returncode == 0, run.stderr
+    assert run.stdout == "added user root with roles admin in 420102\n"
