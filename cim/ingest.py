@@ -28,6 +28,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+import shapely.errors
 
 from cim.crs_check import WUHAN, CityBox, CrsError, geometry_to_wgs84, resolve_crs, sample_points
 from cim.level_join import Units
@@ -210,9 +211,14 @@ def prepare(request: IngestRequest, context: Context) -> Prepared:
     except ReadError as exc:
         raise IngestError(str(exc)) from None
     warnings = list(read.warnings)
-    frame, crs_in = locate(read, request, context.city, warnings)
-    context.progress(f"reading {len(frame):,} {request.kind} in {crs_in}")
-    table, rows, level = readers[request.kind](frame, request, context, warnings, name=path.name)
+    frame = read.frame
+    try:
+        frame, crs_in = locate(read, request, context.city, warnings)
+        context.progress(f"reading {len(frame):,} {request.kind} in {crs_in}")
+        table, rows, level = readers[request.kind](frame, request, context, warnings, name=path.name)
+    except shapely.errors.GEOSException as exc:  # a shape GEOS cannot work with: name it, never a traceback
+        raise IngestError(f"{path.name}: {_shape_in_trouble(frame)} ({str(exc).strip()[:160]}); fix the shape or "
+                          f"drop the feature") from None
     review = rows.attrs.pop("review", None)
     _report_damaged_text(rows, warnings)
     try:
@@ -226,6 +232,17 @@ def prepare(request: IngestRequest, context: Context) -> Prepared:
                           level=level, warnings=warnings, file=str(path.resolve()), sha256=_sha256(path),
                           format=read.format, encoding=read.encoding)
     return Prepared(table, rows, report, review)
+
+
+def _shape_in_trouble(frame: pd.DataFrame) -> str:
+    """Which feature's shape GEOS fails on, tried one by one (only after a failure)."""
+    if isinstance(frame, gpd.GeoDataFrame):
+        for i, geom in enumerate(frame.geometry.to_numpy()):
+            try:
+                shapely.point_on_surface(shapely.make_valid(geom))
+            except shapely.errors.GEOSException:
+                return f"feature {i}'s shape cannot be worked with"
+    return "a shape cannot be worked with"
 
 
 def _report_damaged_text(frame: pd.DataFrame, warnings: list[str]) -> None:

@@ -13,13 +13,15 @@ import json
 import re
 import warnings
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
 import pyogrio
+import pyogrio.raw
 import shapely
+import shapely.errors
 from pyogrio.errors import DataLayerError, DataSourceError
 
 SUPPORTED = ("GeoJSON (.geojson, .json: a FeatureCollection, a bare array of features, or TopoJSON), "
@@ -84,12 +86,80 @@ def _format_of(path: Path) -> str:
     raise ReadError(f"{path.name}: cannot tell the format from its name; the formats read are {SUPPORTED}")
 
 
+#: What GDAL and pyogrio warn about while reading: None drops the warning (what follows handles it), else the
+#: note for the report. Nothing they say reaches stderr.
+GDAL_NOTES: tuple[tuple[str, str | None], ...] = (
+    ("Several features with id", None),  # repeated ids: the kinds' readers join or number those
+    ("Could not parse column", None),  # a text column that looked like JSON (text heights "45米"): read as text
+    ("Unsupported geometry type detected", "some features have a geometry type GDAL does not read: they have no "
+                                           "shape"),
+    ("Non closed ring detected", "a ring whose last point is not its first was read"),
+)
+
+
 def read_source(path: Path, *, kind: str | None = None, layer: str | None = None, encoding: str | None = None
                 ) -> SourceRead:
-    """Read ``path`` whole. ``kind`` picks the OSM features of an OSM file; ``layer`` a GeoPackage's layer."""
-    with warnings.catch_warnings():  # GDAL's notes on repeated feature ids: the kinds' readers handle those
-        warnings.filterwarnings("ignore", message="Several features with id", category=RuntimeWarning)
-        return _read_source(path, kind=kind, layer=layer, encoding=encoding)
+    """Read ``path`` whole. ``kind`` picks the OSM features of an OSM file; ``layer`` a GeoPackage's layer.
+
+    GDAL's warnings do not reach stderr: the useful ones become the read's warnings (see :data:`GDAL_NOTES`).
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        read = _read_source(path, kind=kind, layer=layer, encoding=encoding)
+    notes = _notes_of([str(w.message) for w in caught if issubclass(w.category, (RuntimeWarning, UserWarning))])
+    for w in caught:  # anything else (a deprecation, say) goes on as it came
+        if not issubclass(w.category, (RuntimeWarning, UserWarning)):
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    if not notes:
+        return read
+    return replace(read, warnings=(*read.warnings, *(f"{read.path.name}: {note}" for note in notes)))
+
+
+def _notes_of(messages: list[str]) -> list[str]:
+    notes: list[str] = []
+    for message in messages:
+        first = message.strip().splitlines()[0] if message.strip() else message
+        note = next((said for start, said in GDAL_NOTES if first.startswith(start)), f"GDAL says: {first[:200]}")
+        if note is not None and note not in notes:
+            notes.append(note)
+    return notes
+
+
+#: GEOS's words for shapes it cannot build, and ours.
+GEOS_REASONS = (
+    ("Points of LinearRing do not form a closed linestring", "a ring is not closed (its last point must repeat "
+                                                             "its first)"),
+    ("Invalid number of points in LinearRing", "a ring has fewer than 4 points"),
+    ("point array must contain 0 or >1 elements", "a line has only one point"),
+)
+
+
+def _geos_reason(exc: Exception) -> str:
+    text = str(exc).strip().removeprefix("IllegalArgumentException: ").strip()
+    return next((ours for theirs, ours in GEOS_REASONS if theirs in text), text.splitlines()[0][:200])
+
+
+def _first_bad_wkb(shapes: object) -> tuple[int, str]:
+    """The first WKB shape GEOS cannot build, and why (the position, for the one-line error)."""
+    for i, wkb in enumerate(shapes):  # only after a failed read: one by one to find the feature
+        if wkb is None:
+            continue
+        try:
+            shapely.from_wkb(wkb)
+        except shapely.errors.GEOSException as exc:
+            return i, _geos_reason(exc)
+    return -1, "a shape GEOS cannot build"
+
+
+def _read_frame(source: str | Path | bytes, name: str, **options: object) -> gpd.GeoDataFrame:
+    """``pyogrio.read_dataframe``, with a shape GEOS cannot build named by its feature number."""
+    try:
+        return pyogrio.read_dataframe(io.BytesIO(source) if isinstance(source, bytes) else source, **options)
+    except shapely.errors.GEOSException:
+        _, _, shapes, _ = pyogrio.raw.read(io.BytesIO(source) if isinstance(source, bytes) else source, **options)
+        i, reason = _first_bad_wkb(shapes)
+        raise ReadError(f"{name}: feature {i}'s shape cannot be read: {reason}; fix the shape or drop the "
+                        f"feature") from None
 
 
 def _read_source(path: Path, *, kind: str | None, layer: str | None, encoding: str | None) -> SourceRead:
@@ -159,10 +229,27 @@ def _read_json(path: Path, encoding: str | None) -> SourceRead:
         raise ReadError(f"{path.name} has no features; nothing to ingest")
     declared = _declared_json_crs(doc)
     fmt = "TopoJSON" if doc["type"] == "Topology" else "GeoJSON"
-    frame = pyogrio.read_dataframe(io.BytesIO(json.dumps(doc, ensure_ascii=False).encode("utf-8")))
+    if doc["type"] != "Topology":
+        _check_json_types(doc, path.name)
+    frame = _read_frame(json.dumps(doc, ensure_ascii=False).encode("utf-8"), path.name)
     if fmt == "TopoJSON":
         frame = frame.drop(columns=[c for c in ("id",) if c in frame.columns and frame[c].isna().all()])
     return SourceRead(path, frame, fmt, declared, used, tuple(notes))
+
+
+GEOJSON_TYPES = ("Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon",
+                 "GeometryCollection")
+
+
+def _check_json_types(doc: dict, name: str) -> None:
+    """A feature whose geometry type GeoJSON does not have is named (GDAL would read it as no shape)."""
+    features = doc.get("features") if doc.get("type") == "FeatureCollection" else [doc]
+    for i, feature in enumerate(features or []):
+        geometry = feature.get("geometry") if isinstance(feature, dict) else None
+        kind = geometry.get("type") if isinstance(geometry, dict) else None
+        if isinstance(geometry, dict) and kind not in GEOJSON_TYPES:
+            raise ReadError(f"{name}: feature {i} has geometry type {kind!r}, which GeoJSON does not have (it has "
+                            f"{', '.join(GEOJSON_TYPES)}); fix its type or drop the feature")
 
 
 def _read_ogr(path: Path, fmt: str, layer: str | None, encoding: str | None) -> SourceRead:
@@ -185,7 +272,7 @@ def _read_ogr(path: Path, fmt: str, layer: str | None, encoding: str | None) -> 
             raise ReadError(f"{path.name} has {len(layers)} layers ({', '.join(layers)}); pick one with --layer")
     if fmt in ("shp", "zip") and encoding is None and not _has_cpg(path):
         encoding = _guess_dbf_encoding(target)
-    frame = pyogrio.read_dataframe(target, layer=layer if fmt == "gpkg" else None, encoding=encoding)
+    frame = _read_frame(target, path.name, layer=layer if fmt == "gpkg" else None, encoding=encoding)
     declared = frame.crs if frame.crs is not None else None
     notes = () if fmt not in ("shp", "zip") or declared is not None else (
         f"{path.name} has no .prj (no declared CRS)",)
@@ -216,6 +303,14 @@ def _read_parquet(path: Path) -> SourceRead:
     try:
         frame = gpd.read_parquet(path)
         return SourceRead(path, frame, "GeoParquet", frame.crs)
+    except shapely.errors.GEOSException:
+        import pyarrow.parquet as pq
+
+        table = pq.read_table(path)
+        column = next((c for c in ("geometry", "geom") if c in table.column_names), table.column_names[-1])
+        i, reason = _first_bad_wkb(table.column(column).to_pylist())
+        raise ReadError(f"{path.name}: row {i}'s shape cannot be read: {reason}; fix the shape or drop the row"
+                        ) from None
     except ValueError:  # not GeoParquet: a plain table (residents, dwellings)
         try:
             return SourceRead(path, pd.read_parquet(path), "Parquet", None)
@@ -266,5 +361,5 @@ def _read_osm(path: Path, kind: str | None) -> SourceRead:
     if kind not in OSM_LAYERS:
         raise ReadError(f"{path.name}: an OSM file gives {', '.join(OSM_LAYERS)}, not {kind}")
     layer, where = OSM_LAYERS[kind]
-    frame = pyogrio.read_dataframe(path, layer=layer, where=where)
+    frame = _read_frame(path, path.name, layer=layer, where=where)
     return SourceRead(path, frame, "OSM PBF", frame.crs or "EPSG:4326")

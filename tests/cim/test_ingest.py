@@ -152,6 +152,15 @@ def _write(tmp_path, name: str, content: bytes | str | dict) -> object:
         ("notes.txt", "hello", "notes.txt cannot be read as CSV|has no features"),
         ("notes.doc", "hello", "cannot tell the format from its name; the formats read are GeoJSON"),
         ("array.json", [1, 2], "is a JSON array but not of GeoJSON Features"),
+        ("unclosed.geojson", _feature_collection([_district("江岸区", SQUARE), _district("江岸区", SQUARE[:2])]),
+         r"^unclosed.geojson: feature 1's shape cannot be read: a ring is not closed \(its last point must repeat "
+         r"its first\); fix the shape or drop the feature$"),
+        ("dot.geojson", _feature_collection([_district("江岸区", SQUARE), {**_district("江汉区", SQUARE), "geometry": {
+            "type": "LineString", "coordinates": [[114.28, 30.60]]}}]),
+         r"^dot.geojson: feature 1's shape cannot be read: a line has only one point; fix the shape or drop"),
+        ("blob.geojson", _feature_collection([_district("江岸区", SQUARE), {**_district("江汉区", SQUARE), "geometry": {
+            "type": "Blob", "coordinates": [1, 2]}}]),
+         r"^blob.geojson: feature 1 has geometry type 'Blob', which GeoJSON does not have \(it has Point, "),
     ],
 )
 def test_broken_files_get_one_line_naming_the_file_and_what_to_do(tmp_path, name, content, message):
@@ -278,3 +287,18 @@ def test_a_given_crs_that_puts_the_values_outside_the_city_is_still_refused(tmp_
     with pytest.raises(IngestError, match=r"read with --crs EPSG:2435, .* lie where that CRS is not valid; values "
                                           r"look like EPSG:21460 \(or EPSG:4509, .*\); pass --crs EPSG:21460$"):
         _prepare("boundaries", path, Units(), crs="EPSG:2435")
+
+
+def test_text_heights_read_without_a_warning_from_gdal(tmp_path, units):
+    import warnings
+
+    ring = [[114.2901, 30.5801], [114.2903, 30.5801], [114.2903, 30.5803], [114.2901, 30.5803], [114.2901, 30.5801]]
+    features = [{"type": "Feature", "properties": {"height": h},
+                 "geometry": {"type": "Polygon", "coordinates": [[[x + 0.001 * i, y] for x, y in ring]]}}
+                for i, h in enumerate(["45米", 12, ""])]
+    path = _write(tmp_path, "heights.geojson", _feature_collection(features))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # pyogrio's "Could not parse column 'height' as JSON" must not leak
+        prepared = _prepare("buildings", path, units)
+    assert prepared.frame["height_m"].tolist() == [45.0, 12.0, 3.0]
+    assert not any("GDAL" in w or "JSON" in w for w in prepared.report.warnings)
