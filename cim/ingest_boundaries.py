@@ -32,6 +32,33 @@ def _guess_level(codes: pd.Series, name: str) -> Level:
     return _BY_DIGITS[next(iter(lengths))]
 
 
+#: The city's districts in GB/T 2260 (420101 市辖区 is a statistical heading, not a district with a boundary).
+DISTRICT_CODES = {d.code: d.name_zh for d in DISTRICTS}
+
+
+def _check_districts(codes: pd.Series, names: pd.Series, name: str, *, what: str) -> None:
+    """Every code's district part must be one of the city's GB/T 2260 districts (420199 is none)."""
+    foreign = ~codes.isin(DISTRICT_CODES).to_numpy()
+    if foreign.any():
+        i = int(foreign.argmax())
+        where = f"{what} {i + 2 if what == 'row' else i}"
+        raise IngestError(
+            f"{name}: {where} ({names.iloc[i]}) has district code {codes.iloc[i]}, which is no district of the city "
+            f"{CITY_CODE} in GB/T 2260 (its districts are {_ranges(sorted(DISTRICT_CODES))}; development zones "
+            f"such as 东湖新技术开发区 have none of their own); give the code of the district it lies in")
+
+
+def _ranges(codes: list[str]) -> str:
+    """420102-420107, 420111-420117: runs of consecutive codes."""
+    runs: list[list[str]] = []
+    for code in codes:
+        if runs and int(code) == int(runs[-1][-1]) + 1:
+            runs[-1].append(code)
+        else:
+            runs.append([code])
+    return ", ".join(run[0] if len(run) == 1 else f"{run[0]}-{run[-1]}" for run in runs)
+
+
 def _district_codes(names: pd.Series, name: str) -> pd.Series:
     known = {name_key_district(d.name_zh): d.code for d in DISTRICTS}
     codes = names.map(lambda n: known.get(name_key_district(str(n))))
@@ -71,6 +98,7 @@ def register(frame: pd.DataFrame, name: str, level: Level | None) -> tuple[str, 
     if bad.any():
         i = int(bad.to_numpy().argmax())
         raise IngestError(f"{name}: row {i + 2} has code {codes.iloc[i]!r}, not a {level.name.lower()} code")
+    _check_districts(codes.str[:Level.DISTRICT.digits], names, name, what="row")
     parent = Level(int(level) - 1)
     rows = pd.DataFrame({"code": codes.astype(str), "name": names.astype(str), "level": level.name.lower(),
                          "parent_code": codes.str[: parent.digits] if level > Level.DISTRICT else pd.NA})
@@ -115,12 +143,7 @@ def boundaries(frame: pd.DataFrame, request: IngestRequest, context: Context, wa
         i = int(bad.to_numpy().argmax())
         raise IngestError(f"{name}: feature {i} ({names.iloc[i]}) has code {codes.iloc[i]!r}, not a "
                           f"{level.name.lower()} code of {level.digits} digits")
-    if level is Level.DISTRICT:
-        foreign = ~codes.str.startswith(CITY_CODE[:4]) | (codes == CITY_CODE)
-        if foreign.any():
-            i = int(foreign.to_numpy().argmax())
-            raise IngestError(f"{name}: {names.iloc[i]} has code {codes.iloc[i]}, not a county code of the city "
-                              f"{CITY_CODE} (GB/T 2260: {CITY_CODE[:4]}xx)")
+    _check_districts(codes.str[:Level.DISTRICT.digits], names, name, what="feature")
     units = gpd.GeoDataFrame({"code": codes.astype(str), "name": names.astype(str)},
                              geometry=frame.geometry.to_numpy(), crs="EPSG:4326")
     if units["code"].duplicated().any():  # one unit in several features (split parts): one shape each

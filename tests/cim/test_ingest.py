@@ -53,6 +53,13 @@ def test_districts_without_codes_take_them_by_name(shared_data):
     assert any("damaged text" in w for w in prepared.report.warnings) is False  # the mojibake keys are dropped
 
 
+def test_a_register_row_in_no_district_of_the_city_is_refused(tmp_path):
+    path = _write(tmp_path, "streets.csv", "code,name\n420102002,大智街道\n420199001,某街道\n")
+    with pytest.raises(IngestError, match=r"^streets.csv: row 3 \(某街道\) has district code 420199, which is no "
+                                          r"district of the city 420100 in GB/T 2260"):
+        _prepare("boundaries", path, Units(), level=Level.STREET)
+
+
 def test_the_street_register_loads_without_shapes(shared_data):
     prepared = _prepare("boundaries", shared_data / "geo" / "wuhan_streets_townships_420100.csv", Units(),
                         level=Level.STREET)
@@ -145,7 +152,15 @@ def _write(tmp_path, name: str, content: bytes | str | dict) -> object:
              "geometry": {"type": "Polygon", "coordinates": [SQUARE]}}]},
          r"noname.geojson: boundaries need a name column \(one of name, 名称"),
         ("foreign.geojson", _feature_collection([_district("某区", SQUARE, "110101")]),
-         "某区 has code 110101, not a county code of the city 420100"),
+         r"^foreign.geojson: feature 0 \(某区\) has district code 110101, which is no district of the city 420100 in "
+         r"GB/T 2260 \(its districts are 420102-420107, 420111-420117; development zones such as 东湖新技术开发区 "
+         r"have none of their own\); give the code of the district it lies in$"),
+        ("made_up.geojson", _feature_collection([_district("江岸区", SQUARE), _district("某区", SQUARE, "420199")]),
+         r"^made_up.geojson: feature 1 \(某区\) has district code 420199, which is no district of the city 420100"),
+        ("heading.geojson", _feature_collection([_district("市辖区", SQUARE, "420101")]),
+         r"feature 0 \(市辖区\) has district code 420101, which is no district"),
+        ("street.geojson", _feature_collection([_district("某街道", SQUARE, "420199001")]),
+         r"feature 0 \(某街道\) has district code 420199, which is no district"),
         ("mercator.geojson", {**_feature_collection([_district("江岸区", [[12725000, 3579000], [12727000, 3579000],
                                                                        [12727000, 3581000], [12725000, 3579000]])])},
          "values look like EPSG:3857; pass --crs EPSG:3857"),
