@@ -14,13 +14,15 @@ headers (a content security policy allowing only this origin, no framing, no sni
 from __future__ import annotations
 
 import hmac
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from urllib.parse import quote
 
 import flask
 
 from cim.tables import Classification
+from twin.errors import TwinError
 from twin.layer_service import LayerService
 from twin.permissions import AccessDenied, Action, NotSignedIn, Principal
 from twin.services import Services
@@ -51,6 +53,9 @@ class Right:
 
 
 OPEN = None  # a route anyone may reach, signed in or not
+VIEW = Right(Action.VIEW)
+INTERNAL_VIEW = Right(Action.VIEW, Classification.INTERNAL)  # the jobs and the store's manifest
+ADMIN_SCREEN = Right(Action.MANAGE_JOBS, Classification.INTERNAL)
 
 #: Every route, by path prefix: the first prefix that matches decides. A path no prefix matches is refused.
 ROUTE_RIGHTS: tuple[tuple[str, Right | None], ...] = (
@@ -65,14 +70,36 @@ ROUTE_RIGHTS: tuple[tuple[str, Right | None], ...] = (
     ("/api/v1/audit", Right(Action.READ_AUDIT, Classification.INTERNAL)),
     ("/api/v1/users", Right(Action.MANAGE_USERS, Classification.INTERNAL)),
     ("/api/v1/tokens", Right(Action.MANAGE_USERS, Classification.INTERNAL)),
-    ("/api/v1/jobs", Right(Action.VIEW, Classification.INTERNAL)),
-    ("/api/v1/store", Right(Action.VIEW, Classification.INTERNAL)),
+    ("/api/v1/jobs", INTERNAL_VIEW),
+    ("/api/v1/store", INTERNAL_VIEW),
     ("/api/v1/tables/", Right(Action.EXPORT)),  # each column above the caller's clearance is masked
-    ("/api/v1/", Right(Action.VIEW)),
-    ("/admin", Right(Action.MANAGE_JOBS, Classification.INTERNAL)),
-    ("/_dash-", Right(Action.VIEW)),  # Dash's layout, dependencies and callbacks
-    ("/", Right(Action.VIEW)),  # the screens
+    ("/api/v1/", VIEW),
+    ("/admin", ADMIN_SCREEN),
+    ("/_dash-", VIEW),  # Dash's layout, dependencies and callbacks (each callback also takes its own right)
+    ("/", VIEW),  # the screens
 )
+
+DASH_CALLBACKS = "/_dash-update-component"
+
+#: Every server-side Dash callback, by the property it fills (``id.property``), and the right its data takes:
+#: a callback request needs the rights of all its outputs, on top of ``/_dash-``'s. An output not listed
+#: here is answered 404 (``tests/views/test_access.py`` checks that every callback the app has is listed).
+CALLBACK_RIGHTS: Mapping[str, Right] = MappingProxyType({
+    "screen.children": VIEW,  # the screen asked for; it is drawn only for those who may open its path
+    "nav.children": VIEW,
+    "city-summary.children": VIEW,
+    "feature-panel.children": VIEW,  # the drill-down: units and features within the viewer's areas
+    "search-results.children": VIEW,
+    "search-hit.data": VIEW,
+    "jobs-box.children": ADMIN_SCREEN,  # the admin screen's jobs, refreshed
+})
+
+
+def callback_outputs(output: str) -> list[str]:
+    """The ``id.property`` of each output a callback request names (``..a.b...c.d..`` for several)."""
+    if output.startswith("..") and output.endswith(".."):
+        return output[2:-2].split("...")
+    return [output]
 
 
 def right_for(path: str) -> Right | None:
@@ -148,6 +175,24 @@ def _refuse(status: int, message: str) -> flask.Response:
     return response
 
 
+class _NoCallback(TwinError):
+    status = 404
+
+
+def _callback_rights() -> list[Right]:
+    """The rights a Dash callback request takes: those of each of its outputs."""
+    body = flask.request.get_json(silent=True)
+    output = body.get("output") if isinstance(body, dict) else None
+    if not isinstance(output, str) or not output:
+        raise _NoCallback("a Dash callback request names its output; reload the page", status=400)
+    rights = []
+    for one in callback_outputs(output[:500]):
+        if one not in CALLBACK_RIGHTS:
+            raise _NoCallback(f"there is no callback for {one[:80]!r}; reload the page")
+        rights.append(CALLBACK_RIGHTS[one])
+    return rights
+
+
 def _csrf_ok() -> bool:
     session = flask.g.get("session")
     if session is None:  # a token or the guest: no cookie the browser adds on its own, nothing to forge
@@ -194,14 +239,24 @@ def register(server: flask.Flask, services: Services, script_hashes: Callable[[]
                 return flask.redirect(f"{SIGNIN_PATH}?next={quote(path)}")
             return _refuse(401, "sign in, or send an API token as 'Authorization: Bearer TOKEN'")
         if not right.allows(who):
-            services.audit.record(actor=who.name, actor_kind=who.kind, action="access.denied", target=path,
-                                  outcome="denied", ip=client_address())
-            if _wants_page():
-                return flask.redirect("/")
-            return _refuse(403, f"{right.reason(who)}; ask an admin for a role that may")
+            return deny(who, right)
         if flask.request.method not in SAFE_METHODS and not _csrf_ok():
             return _refuse(403, "the request lacks this session's CSRF token; reload the page and try again")
+        if path == DASH_CALLBACKS:
+            try:
+                refused = next((r for r in _callback_rights() if not r.allows(who)), None)
+            except _NoCallback as exc:
+                return _refuse(exc.status, str(exc))
+            if refused is not None:
+                return deny(who, refused)
         return None
+
+    def deny(who: Principal, right: Right) -> flask.Response:
+        services.audit.record(actor=who.name, actor_kind=who.kind, action="access.denied",
+                              target=flask.request.path, outcome="denied", ip=client_address())
+        if _wants_page():
+            return flask.redirect("/")
+        return _refuse(403, f"{right.reason(who)}; ask an admin for a role that may")
 
     # before anything else that runs ahead of the routes (Dash's own set-up builds the layout, which asks who)
     server.before_request_funcs.setdefault(None, []).insert(0, gate)

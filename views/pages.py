@@ -87,8 +87,10 @@ def nav(pathname: str | None) -> list:
 
 def summary(services: Services) -> str:
     tables = services.store.manifest().tables
+    shown = overview_page.RESIDENTS_CLASS  # how many residents there are is not public (a guest sees no count)
     parts = [f"{tables[k].rows:,} {label}" for k, label in
-             (("buildings", "buildings"), ("residents", "residents"), ("districts", "districts")) if k in tables]
+             (("buildings", "buildings"), ("residents", "residents"), ("districts", "districts"))
+             if k in tables and (k != "residents" or viewer().sees(shown))]
     return " · ".join(parts) or "empty city store"
 
 

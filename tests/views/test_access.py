@@ -247,3 +247,65 @@ def test_a_token_without_view_cannot_open_the_screens(services):
     token = token_for(services, "reporter")
     page = client.get("/overview", headers={"Authorization": f"Bearer {token}"})
     assert page.status_code == 302 and page.headers["Location"] == "/"
+
+
+def _callback(client, outputs: list[tuple[str, str]], inputs: list[tuple[str, str, object]], **headers):
+    """A Dash callback request as the renderer sends it."""
+    output = outputs[0][0] + "." + outputs[0][1] if len(outputs) == 1 else (
+        ".." + "...".join(f"{i}.{p}" for i, p in outputs) + "..")
+    body = {"output": output, "outputs": [{"id": i, "property": p} for i, p in outputs] if len(outputs) > 1 else
+            {"id": outputs[0][0], "property": outputs[0][1]},
+            "inputs": [{"id": i, "property": p, "value": v} for i, p, v in inputs],
+            "changedPropIds": [f"{i}.{p}" for i, p, _ in inputs], "state": []}
+    return client.post("/_dash-update-component", json=body, headers=headers)
+
+
+JOBS = ([("jobs-box", "children")], [("jobs-tick", "n_intervals", 1)])
+SCREEN = [("screen", "children"), ("nav", "children"), ("city-summary", "children")]
+
+
+def test_every_server_callback_of_the_app_has_its_right_declared(services):
+    from views.access_gate import CALLBACK_RIGHTS
+
+    app = create_app(services)
+    served = [key for key, callback in app.callback_map.items() if "callback" in callback]  # not client-side
+    assert len(served) >= 4 and {o for key in served for o in callback_outputs(key)} == set(CALLBACK_RIGHTS)
+    clientside = _callback(client_as(services, *VIEWER_ROLES), [("routed", "data")], [("url", "pathname", "/")])
+    assert clientside.status_code == 404  # a callback the browser runs itself is no server route
+
+
+def callback_outputs(key: str) -> list[str]:
+    from views.access_gate import callback_outputs as outputs
+
+    return outputs(key)
+
+
+@pytest.mark.parametrize(("roles", "status"), [((), 403), (("handler",), 403), (("analyst",), 403),
+                                               (("admin",), 200), (("gis_admin",), 200)])
+def test_the_admin_jobs_table_refreshes_only_for_those_who_may_open_the_admin_screen(guest_services, roles, status):
+    response = _callback(client_as(guest_services, *roles, department="城管委"), *JOBS)
+    assert response.status_code == status, response.data[:200]
+    if status == 403:
+        assert response.json["error"].endswith("may not manage_jobs; ask an admin for a role that may")
+    else:
+        assert "jobs-table" in response.data.decode()
+
+
+def test_a_callback_request_for_an_output_the_app_has_not_is_404_and_one_without_an_output_400(services):
+    client = client_as(services, *VIEWER_ROLES)
+    unknown = _callback(client, [("store-table", "children")], [("url", "pathname", "/")])
+    assert unknown.status_code == 404
+    assert unknown.json["error"] == "there is no callback for 'store-table.children'; reload the page"
+    bare = client.post("/_dash-update-component", json={"inputs": []})
+    assert bare.status_code == 400 and bare.json["error"] == "a Dash callback request names its output; reload the page"
+
+
+def test_the_guest_overview_shows_public_figures_only(guest_services):
+    guest = _callback(client_as(guest_services), SCREEN, [("url", "pathname", "/overview")])
+    assert guest.status_code == 200
+    shown = guest.data.decode()
+    assert "figure-buildings" in shown and "district-table" in shown
+    assert "figure-residents" not in shown and "Residents" not in shown and "residents" not in shown
+    assert "store-table" not in shown and "population_h3" not in shown  # the manifest is internal
+    staff = _callback(client_as(guest_services, "analyst"), SCREEN, [("url", "pathname", "/overview")]).data.decode()
+    assert "figure-residents" in staff and "Residents" in staff and "store-table" in staff

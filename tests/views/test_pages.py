@@ -53,7 +53,7 @@ def test_the_navigation_links_the_screens_there_are_and_names_the_ones_to_come(a
     assert all(i.title.startswith("arrives with") for i in coming)
 
 
-def test_the_overview_counts_the_city_and_sums_it_by_district(services):
+def test_the_overview_counts_the_city_and_sums_it_by_district(services, asking):
     shown = text(overview_page.layout(services))
     assert "4,000 楼栋 buildings" in shown and f"{services.store.require('residents').rows:,}" in shown
     assert "江汉区 420103" in shown
