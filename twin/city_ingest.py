@@ -4,7 +4,8 @@ The store gives the ingest what it needs to place records (the boundaries so far
 streets, the building footprints); :func:`cim.ingest.prepare` reads and checks the file; the table is
 then written through the store (replaced or appended to), with the file, its sha256, its CRS and its
 row count in the manifest. A refused file writes nothing; a running app shows the new table within a
-second (it watches the manifest).
+second (it watches the manifest). Real districts ingested into a store holding the demo city are written
+in one batch with the demo city laid out again inside them: both go live, or neither.
 """
 
 from __future__ import annotations
@@ -13,15 +14,19 @@ from collections.abc import Callable
 from pathlib import Path
 
 import geopandas as gpd
+import pandas as pd
 
+from cim.demo_scale import DemoCityError
 from cim.ingest import Context, IngestError, IngestReport, IngestRequest, prepare
 from cim.level_join import UNIT_LEVELS, Units
 from cim.levels import Level
 from cim.privacy import PrivacyError, load_salt
 from cim.street_register import StreetRegister
+from cim.synthetic import DemoCity, generate_city
 from twin.address_register import address_index
-from twin.city_store import CityStore
-from twin.demo import DEMO_TABLES, build_demo, demo_options
+from twin.city_store import CityStore, StoreBatch
+from twin.demo import DEMO_TABLES, DemoOptions, demo_options
+from twin.demo import _note as demo_note  # the note a demo table's source carries (demo_options reads it back)
 from twin.errors import TwinError
 from twin.manifest import Source, StoreError, now
 
@@ -29,6 +34,7 @@ TABLE_OF_LEVEL = {Level.DISTRICT: "districts", Level.STREET: "streets", Level.CO
                   Level.GRID: "grids", Level.COMPOUND: "compounds"}
 NEEDS_BUILDINGS = ("pois", "organisations", "addresses", "residents", "dwellings")
 NEEDS_MATCHER = ("residents", "dwellings", "organisations")
+WRITER = "twin cim ingest"
 
 
 class IngestFailed(TwinError):
@@ -70,51 +76,90 @@ def ingest_file(store: CityStore, request: IngestRequest, *, progress: Callable[
     report = prepared.report
     source = Source(file=report.file, sha256=report.sha256, kind=prepared.table, rows=report.features, time=now(),
                     crs_in=report.crs_in, note=f"{report.format}" + (f", {report.encoding}" if report.encoding else ""))
-    progress(f"writing {report.features:,} rows into the {prepared.table} table")
     frame = prepared.frame
     if isinstance(frame, gpd.GeoDataFrame) and frame.crs is None:
         frame = frame.set_crs("EPSG:4326")
+    layout = None
+    if prepared.table in TABLE_OF_LEVEL.values():
+        layout = _new_layout(store, prepared.table, frame, request.mode, report, progress)
+    progress(f"writing {report.features:,} rows into the {prepared.table} table")
     try:
-        store.write(prepared.table, frame, sources=[source], writer="twin cim ingest", mode=request.mode)
+        with store.batch(WRITER) as batch:  # the table and the demo city laid out in it go live together
+            batch.write(prepared.table, frame, sources=[source], mode=request.mode)
+            if layout is not None:
+                progress("writing the demo city laid out again")
+                _write_layout(batch, *layout)
     except StoreError as exc:
-        raise IngestFailed(f"{report.file}: {exc}") from None
+        raise IngestFailed(f"{report.file}: {exc}" + ("" if "nothing was written" in str(exc) else
+                                                      "; nothing was written")) from None
+    if layout is not None:
+        report.warnings.append(f"the demo city ({len(layout[0].buildings):,} buildings) was laid out again inside "
+                               f"these districts, so every building's codes agree with them")
     if prepared.review is not None and len(prepared.review):
         folder = store.folder / "review"
         folder.mkdir(exist_ok=True)
         path = folder / f"{Path(report.file).stem}.{prepared.table}.review.csv"
         prepared.review.to_csv(path, index=False, encoding="utf-8-sig")
         report.warnings.append(f"{len(prepared.review)} rows to review are listed in {path}")
-    if prepared.table in TABLE_OF_LEVEL.values():
-        _relayout_demo(store, prepared.table, report, progress)
     return report
 
 
-def _relayout_demo(store: CityStore, table: str, report: IngestReport, progress: Callable[[str], None]) -> None:
-    """When the store's buildings are the generated demo city, lay it out again inside new real districts, so
-    every demo building stands in the district its code names (the demo's own tables only; one batch)."""
+def _new_layout(store: CityStore, table: str, frame: gpd.GeoDataFrame, mode: str, report: IngestReport,
+                progress: Callable[[str], None]) -> tuple[DemoCity, DemoOptions] | None:
+    """When the store's buildings are the generated demo city, the demo city laid out again inside the new real
+    districts (the demo's own tables only), to be written in the same batch as the districts; else None."""
     options = demo_options(store)
     if options is None:
-        return
+        return None
     if table != "districts":  # the generator lays its own levels out inside the districts only
         report.warnings.append(f"the demo city keeps its own {table}; only real districts change its layout")
-        return
+        return None
     ingested = [kind for kind in DEMO_TABLES if kind != "districts" and (entry := store.entry(kind)) is not None
                 and any(s.file != "generated" for s in entry.sources)]
     if ingested:  # a new layout would replace them: nothing ingested is lost without being asked
         report.warnings.append(
             f"the demo city keeps its old layout: laying it out again would replace the ingested "
             f"{', '.join(ingested)}; to do so anyway run twin demo build --force --store {store.folder}")
-        return
+        return None
+    districts = frame
+    if mode in ("append", "update") and store.has("districts"):  # the districts as they will be after the write
+        old = store.read("districts")
+        if mode == "update":
+            old = old[~old["code"].isin(frame["code"])]
+        districts = gpd.GeoDataFrame(pd.concat([old, frame], ignore_index=True), geometry="geometry", crs="EPSG:4326")
     progress("laying the demo city out again inside these districts")
     try:
-        result = build_demo(store.folder, seed=options.seed, scale=options.scale, buildings=options.buildings,
-                            force=True)
-    except TwinError as exc:
-        report.warnings.append(f"the demo city keeps its old layout: {exc}; try twin demo build --force "
-                               f"--buildings N --store {store.folder} with fewer buildings")
-        return
-    report.warnings.append(f"the demo city ({result.buildings:,} buildings) was laid out again inside these "
-                           f"districts, so every building's codes agree with them")
+        city = generate_city(options.seed, options.scale, buildings=options.buildings, districts=districts)
+    except DemoCityError as exc:  # districts and layout go together or not at all: refuse, write nothing
+        raise IngestFailed(
+            f"{report.file}: the demo city in {store.folder} cannot be laid out again inside these districts "
+            f"({exc}); build it smaller first (twin demo build --force --buildings N --store {store.folder}); "
+            f"nothing was written") from None
+    return city, options
+
+
+def _write_layout(batch: StoreBatch, city: DemoCity, options: DemoOptions) -> None:
+    """The demo city's tables (all but the districts, which are the real ones) and its population layer, into
+    ``batch``, with the same sources the demo build gives them (so the store still knows how it was made)."""
+    from layers.population import build_population_layer
+
+    b = city.buildings
+    population = build_population_layer(b["lon"].to_numpy(), b["lat"].to_numpy(), weights=b["residents"].to_numpy())
+    note, moment = demo_note(options), now()
+
+    def generated(kind: str, rows: int) -> list[Source]:
+        return [Source(file="generated", kind=kind, rows=rows, time=moment, note=note)]
+
+    for kind in DEMO_TABLES:
+        if kind == "districts":
+            continue
+        table = getattr(city, kind)
+        if kind == "residents":
+            table = table.drop(columns=["building_index"])
+        entry = batch.write(kind, table, sources=generated(kind, len(table)))
+        if kind == "residents":
+            batch.write("population_h3", population.table, sources=generated("population_h3", len(population.table)),
+                        derived_from={"residents": entry.content_hash})
 
 
 def request_for(kind: str, path: Path, *, crs: str | None, encoding: str | None, layer: str | None,
