@@ -10,6 +10,7 @@ from pathlib import Path
 
 import dash
 import flask
+from dash.exceptions import DependencyException
 from werkzeug.exceptions import HTTPException
 
 from twin.errors import TwinError
@@ -44,6 +45,10 @@ def create_app(services: Services) -> dash.Dash:
     @app.server.errorhandler(TwinError)
     def twin_error(exc: TwinError) -> tuple[flask.Response, int]:
         return flask.jsonify(error=str(exc)), exc.status
+
+    @app.server.errorhandler(DependencyException)
+    def no_such_script(_exc: DependencyException) -> tuple[flask.Response, int]:  # Dash's scripts, by name
+        return flask.jsonify(error=f"there is no script at {flask.request.path[:120]}; reload the page"), 404
 
     @app.server.errorhandler(Exception)
     def unexpected(exc: Exception) -> flask.Response | tuple[flask.Response, int]:

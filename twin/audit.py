@@ -17,7 +17,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -80,7 +80,13 @@ def since_of(text: str, *, now: datetime | None = None) -> datetime:
     except ValueError:
         raise AuditError(f"since {text[:40]!r} is neither a duration like 30m, 2h or 7d nor an ISO date like "
                          f"2026-11-29") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=_now().tzinfo)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=_now().tzinfo)
+    try:
+        return moment.astimezone(UTC)  # what the log holds; a zone past the first or last day cannot be
+    except OverflowError:
+        raise AuditError(f"since {text[:40]!r} lies outside the dates the audit log can hold; give a date from "
+                         f"0001-01-02 to 9999-12-30, or a duration like 30m, 2h or 7d") from None
 
 
 def _record(row: sa.Row) -> AuditRecord:

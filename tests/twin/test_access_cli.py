@@ -34,3 +34,12 @@ def test_a_grant_for_an_area_the_city_has_is_made(city_dir):
     run = _twin("users", "add", "root", "--role", "admin", "--area", "420102", "--store", str(city_dir))
     assert run.returncode == 0, run.stderr
     assert run.stdout == "added user root with roles admin in 420102\n"
+
+
+@pytest.mark.parametrize("since", ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00"])
+def test_an_audit_since_out_of_range_is_one_line(tmp_path, since):
+    run = _twin("audit", "--since", since, "--store", str(tmp_path / "c"))
+    assert run.returncode == 2 and run.stdout == ""
+    assert run.stderr.strip().splitlines() == [
+        f"error: since {since!r} lies outside the dates the audit log can hold; give a date from "
+        f"0001-01-02 to 9999-12-30, or a duration like 30m, 2h or 7d"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -114,6 +115,15 @@ def test_since_reads_durations_and_dates():
     assert since_of("2026-11-01T08:00:00+08:00") == datetime(2026, 11, 1, 0, 0, tzinfo=UTC)
     with pytest.raises(AuditError, match="since 'yesterday' is neither a duration like 30m, 2h or 7d nor an ISO date"):
         since_of("yesterday")
+
+
+@pytest.mark.parametrize("text", ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00"])
+def test_a_since_past_the_first_or_last_day_is_refused_in_one_line(text):
+    with pytest.raises(AuditError, match=rf"^since '{re.escape(text)}' lies outside the dates the audit log can "
+                                         r"hold; give a date from 0001-01-02 to 9999-12-30, or a duration like "
+                                         r"30m, 2h or 7d$"):
+        since_of(text)
+    assert since_of("0001-01-01T00:00:00") == datetime(1, 1, 1, tzinfo=UTC)  # the first moment itself is fine
 
 
 def test_a_limit_out_of_bounds_is_refused(log):

@@ -309,3 +309,20 @@ def test_the_guest_overview_shows_public_figures_only(guest_services):
     assert "store-table" not in shown and "population_h3" not in shown  # the manifest is internal
     staff = _callback(client_as(guest_services, "analyst"), SCREEN, [("url", "pathname", "/overview")]).data.decode()
     assert "figure-residents" in staff and "Residents" in staff and "store-table" in staff
+
+
+def test_an_audit_since_past_the_last_day_is_a_400_not_a_500(services):
+    response = client_as(services, "admin").get("/api/v1/audit?since=0001-01-01T00:00:00%2B14:00")
+    assert response.status_code == 400
+    assert response.json["error"] == ("since '0001-01-01T00:00:00+14:00' lies outside the dates the audit log can "
+                                      "hold; give a date from 0001-01-02 to 9999-12-30, or a duration like 30m, 2h "
+                                      "or 7d")
+
+
+@pytest.mark.parametrize("signed_in", [False, True])
+def test_a_script_of_dash_that_does_not_exist_is_404(services, signed_in):
+    client = client_as(services, *VIEWER_ROLES) if signed_in else client_as(services)
+    for path in ("/_dash-component-suites/dash/x.js", "/_dash-component-suites/nopackage/x.js"):
+        response = client.get(path)
+        assert response.status_code == 404, (path, response.data[:200])
+        assert response.json["error"] == f"there is no script at {path}; reload the page"
