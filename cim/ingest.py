@@ -37,6 +37,8 @@ from cim.readers import ReadError, SourceRead, read_source
 from cim.street_register import StreetRegister
 from cim.tables import SchemaError, check_frame, kind_of
 
+#: The steps of an ingest, for progress counts: read, CRS, codes, check (here), write (the caller).
+STEPS = 5
 INGEST_KINDS = ("boundaries", "buildings", "addresses", "residents", "dwellings", "organisations", "pois", "roads")
 #: The geometry each kind takes from a file (None: no shapes; points or none).
 GEOMETRY = {
@@ -101,7 +103,8 @@ class Context:
     units: Units
     register: StreetRegister | None
     city: CityBox = WUHAN
-    progress: Callable[[str], None] = lambda _: None
+    #: told each step: ``progress(message, done=step, total=STEPS)`` (see :class:`twin.progress.Steps`)
+    progress: Callable[..., None] = lambda *_, **__: None
     #: building footprints (code, geometry) for placing points inside buildings; None when not needed
     buildings: gpd.GeoDataFrame | None = None
     #: matches address texts to the city's standard addresses (``cim.address_match.AddressIndex.match``)
@@ -205,21 +208,24 @@ def prepare(request: IngestRequest, context: Context) -> Prepared:
         raise IngestError(f"ingesting {request.kind} files is not built yet; the kinds ingested are "
                           f"{', '.join(readers)}")
     path = Path(request.path)
-    context.progress(f"reading {path.name}")
+    context.progress(f"reading {path.name}", done=0, total=STEPS)
     try:
         read = read_source(path, kind=request.kind, layer=request.layer, encoding=request.encoding)
     except ReadError as exc:
         raise IngestError(str(exc)) from None
     warnings = list(read.warnings)
     frame = read.frame
+    context.progress(f"finding the CRS of {len(frame):,} features of {path.name}", done=1, total=STEPS)
     try:
         frame, crs_in = locate(read, request, context.city, warnings)
-        context.progress(f"reading {len(frame):,} {request.kind} in {crs_in}")
+        context.progress(f"placing {len(frame):,} {request.kind} (in {crs_in}) at the seven levels", done=2,
+                         total=STEPS)
         table, rows, level = readers[request.kind](frame, request, context, warnings, name=path.name)
     except shapely.errors.GEOSException as exc:  # a shape GEOS cannot work with: name it, never a traceback
         raise IngestError(f"{path.name}: {_shape_in_trouble(frame)} ({str(exc).strip()[:160]}); fix the shape or "
                           f"drop the feature") from None
     review = rows.attrs.pop("review", None)
+    context.progress(f"checking {len(rows):,} rows of {table}", done=3, total=STEPS)
     _report_damaged_text(rows, warnings)
     try:
         check_frame(kind_of(table), rows, where=path.name)

@@ -17,7 +17,7 @@ import geopandas as gpd
 import pandas as pd
 
 from cim.demo_scale import DemoCityError
-from cim.ingest import Context, IngestError, IngestReport, IngestRequest, prepare
+from cim.ingest import STEPS, Context, IngestError, IngestReport, IngestRequest, prepare
 from cim.level_join import UNIT_LEVELS, Units
 from cim.levels import Level
 from cim.privacy import PrivacyError, load_salt
@@ -51,7 +51,7 @@ def units_of(store: CityStore) -> Units:
     return Units(by_level)
 
 
-def ingest_file(store: CityStore, request: IngestRequest, *, progress: Callable[[str], None] = lambda _: None,
+def ingest_file(store: CityStore, request: IngestRequest, *, progress: Callable[..., None] = lambda *_, **__: None,
                 salt_file: Path | None = None) -> IngestReport:
     """Read, check and write one file; raises :class:`IngestFailed` (one line) and writes nothing if refused."""
     register = StreetRegister.from_rows(store.read("register")) if store.has("register") else None
@@ -82,12 +82,12 @@ def ingest_file(store: CityStore, request: IngestRequest, *, progress: Callable[
     layout = None
     if prepared.table in TABLE_OF_LEVEL.values():
         layout = _new_layout(store, prepared.table, frame, request.mode, report, progress)
-    progress(f"writing {report.features:,} rows into the {prepared.table} table")
+    progress(f"writing {report.features:,} rows into the {prepared.table} table", done=4, total=STEPS)
     try:
         with store.batch(WRITER) as batch:  # the table and the demo city laid out in it go live together
             batch.write(prepared.table, frame, sources=[source], mode=request.mode)
             if layout is not None:
-                progress("writing the demo city laid out again")
+                progress("writing the demo city laid out again", done=4, total=STEPS)
                 _write_layout(batch, *layout)
     except StoreError as exc:
         raise IngestFailed(f"{report.file}: {exc}" + ("" if "nothing was written" in str(exc) else
@@ -105,7 +105,7 @@ def ingest_file(store: CityStore, request: IngestRequest, *, progress: Callable[
 
 
 def _new_layout(store: CityStore, table: str, frame: gpd.GeoDataFrame, mode: str, report: IngestReport,
-                progress: Callable[[str], None]) -> tuple[DemoCity, DemoOptions] | None:
+                progress: Callable[..., None]) -> tuple[DemoCity, DemoOptions] | None:
     """When the store's buildings are the generated demo city, the demo city laid out again inside the new real
     districts (the demo's own tables only), to be written in the same batch as the districts; else None."""
     options = demo_options(store)
@@ -127,7 +127,7 @@ def _new_layout(store: CityStore, table: str, frame: gpd.GeoDataFrame, mode: str
         if mode == "update":
             old = old[~old["code"].isin(frame["code"])]
         districts = gpd.GeoDataFrame(pd.concat([old, frame], ignore_index=True), geometry="geometry", crs="EPSG:4326")
-    progress("laying the demo city out again inside these districts")
+    progress("laying the demo city out again inside these districts", done=4, total=STEPS)
     try:
         city = generate_city(options.seed, options.scale, buildings=options.buildings, districts=districts)
     except DemoCityError as exc:  # districts and layout go together or not at all: refuse, write nothing
