@@ -32,9 +32,17 @@ class PrivacyError(ValueError):
     """Personal data that cannot be protected as asked (no salt, say)."""
 
 
-def load_salt(path: Path) -> bytes:
-    """The salt in ``path``, made (random, readable by its owner only) if the file does not exist yet."""
+def load_salt(path: Path, *, outside: Path | None = None) -> bytes:
+    """The salt in ``path``, made (random, readable by its owner only) if the file does not exist yet.
+
+    ``outside``: the city folder; a salt inside it is refused (whoever has the folder could then undo the
+    hashes by trying every ID number), and none is made there.
+    """
     path = Path(path).expanduser()
+    if outside is not None and path.resolve().is_relative_to(Path(outside).expanduser().resolve()):
+        raise PrivacyError(
+            f"the salt file {path} is inside the city folder {outside}: whoever has the folder could undo the "
+            f"hashed ID numbers; keep it outside (set TWIN_SALT_FILE, default ~/.config/city-twin/salt)")
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

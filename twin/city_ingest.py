@@ -64,7 +64,8 @@ def ingest_file(store: CityStore, request: IngestRequest, *, progress: Callable[
         progress("indexing the city's standard addresses")
         matcher = address_index(store, dwellings=False).match
     try:
-        salt = load_salt(salt_file) if salt_file is not None and request.kind == "residents" else None
+        salt = (load_salt(salt_file, outside=store.folder) if salt_file is not None and request.kind == "residents"
+                else None)
     except (PrivacyError, OSError) as exc:
         raise IngestFailed(f"{exc}; nothing was written") from None
     context = Context(units=units_of(store), register=register, progress=progress, buildings=buildings,

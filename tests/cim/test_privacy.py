@@ -62,3 +62,14 @@ def test_a_short_salt_is_refused_naming_the_file(tmp_path):
     path.write_bytes(b"abc")
     with pytest.raises(PrivacyError, match=r"salt in .*salt is 3 bytes; a salt needs 16 or more"):
         load_salt(path)
+
+
+def test_a_salt_inside_the_city_folder_is_refused_and_not_made(tmp_path):
+    city = tmp_path / "city"
+    city.mkdir()
+    with pytest.raises(PrivacyError, match=r"^the salt file .*/city/secret/salt is inside the city folder .*/city: "
+                                           r"whoever has the folder could undo the hashed ID numbers; keep it outside "
+                                           r"\(set TWIN_SALT_FILE, default ~/.config/city-twin/salt\)$"):
+        load_salt(city / "secret" / "salt", outside=city)
+    assert not (city / "secret").exists()
+    assert len(load_salt(tmp_path / "salt", outside=city)) == 32  # beside the folder is fine

@@ -120,3 +120,15 @@ def test_dwellings_by_building_code_and_a_row_without_a_room_is_refused(store, t
     bad = _write(tmp_path / "bad.csv", [{"楼栋编码": code, "单元": 1, "房号": "", "面积": 50}])
     with pytest.raises(IngestFailed, match=r"^bad.csv: row 2 has no room number"):
         ingest_file(store, IngestRequest(kind="dwellings", path=bad, mode="append"))
+
+
+def test_residents_with_the_salt_inside_the_city_folder_are_refused(store, tmp_path):
+    plates = _plates(store, 1)
+    path = _write(tmp_path / "people.csv", [{"身份证号": with_check("42010219851212002"), "地址": plates["text"][0]}])
+    before = store.require("residents").content_hash
+    with pytest.raises(IngestFailed, match=r"^the salt file .* is inside the city folder .*; keep it outside "
+                                           r"\(set TWIN_SALT_FILE, default ~/.config/city-twin/salt\); nothing was "
+                                           r"written$"):
+        ingest_file(store, IngestRequest(kind="residents", path=path, mode="append"),
+                    salt_file=store.folder / "salt")
+    assert store.require("residents").content_hash == before and not (store.folder / "salt").exists()
