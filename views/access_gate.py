@@ -16,6 +16,7 @@ from __future__ import annotations
 import hmac
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from html import escape
 from types import MappingProxyType
 from urllib.parse import quote
 
@@ -167,6 +168,42 @@ def _wants_page() -> bool:
     return flask.request.method == "GET" and not flask.request.path.startswith(("/api/", "/_dash-"))
 
 
+REFUSAL_PAGE = """<!DOCTYPE html>
+<html lang="zh-CN">
+<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title} · 武汉城市运行</title><link rel="stylesheet" href="/assets/style.css"></head>
+<body class="signin-body">
+<main class="signin-card">
+<h1>武汉城市运行</h1>
+<p class="signin-sub">{title}</p>
+<p id="refusal" class="signin-error" role="alert">{line}</p>
+{action}
+</main>
+</body>
+</html>"""
+
+
+def refusal_page(status: int, title: str, line: str) -> flask.Response:
+    """A screen that cannot be shown, as a page of its own: one line saying why and what to do, and the way
+    out: sign out (a signed-in user), sign in (a guest) or the map."""
+    session = flask.g.get("session")
+    who = flask.g.get("principal")
+    if session is not None:
+        action = (f'<form method="post" action="/signout"><input type="hidden" name="{CSRF_FIELD}" '
+                  f'value="{escape(session.csrf_token, quote=True)}">'
+                  f'<button id="signout" type="submit">退出 Sign out</button></form>')
+    elif who is None or who.kind == "guest":
+        action = f'<p><a id="signin-link" href="{SIGNIN_PATH}">登录 Sign in</a></p>'
+    else:
+        action = ""
+    if status == 404 and (who is None or may_open(who, "/")):
+        action += '<p><a id="home-link" href="/">一屏统览 Map</a></p>'
+    response = flask.make_response(REFUSAL_PAGE.format(title=escape(title), line=escape(line), action=action),
+                                   status)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 def _refuse(status: int, message: str) -> flask.Response:
     response = flask.jsonify(error=message)
     response.status_code = status
@@ -254,8 +291,10 @@ def register(server: flask.Flask, services: Services, script_hashes: Callable[[]
     def deny(who: Principal, right: Right) -> flask.Response:
         services.audit.record(actor=who.name, actor_kind=who.kind, action="access.denied",
                               target=flask.request.path, outcome="denied", ip=client_address())
-        if _wants_page():
-            return flask.redirect("/")
+        if _wants_page():  # never a redirect: the page it would send to may be refused as well
+            return refusal_page(403, "无权访问 Not permitted",
+                                f"{right.reason(who)}, so {flask.request.path[:120]} is not shown; ask an admin "
+                                f"for a role that may, or sign out and sign in as someone who may")
         return _refuse(403, f"{right.reason(who)}; ask an admin for a role that may")
 
     # before anything else that runs ahead of the routes (Dash's own set-up builds the layout, which asks who)

@@ -246,7 +246,52 @@ def test_a_token_without_view_cannot_open_the_screens(services):
     client = create_app(services).server.test_client()
     token = token_for(services, "reporter")
     page = client.get("/overview", headers={"Authorization": f"Bearer {token}"})
-    assert page.status_code == 302 and page.headers["Location"] == "/"
+    assert page.status_code == 403 and "Location" not in page.headers
+    assert _refusal(page) == ("reporter-token may not view, so /overview is not shown; ask an admin for a role that "
+                              "may, or sign out and sign in as someone who may").replace("reporter-token", _who(
+                                  client, token))
+
+
+def _who(client, token: str) -> str:
+    return client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).json["name"]
+
+
+def _refusal(page) -> str:
+    found = re.findall(r'<p id="refusal"[^>]*>([^<]*)</p>', page.data.decode())
+    assert len(found) == 1, page.data[:500]
+    return found[0]
+
+
+def _sign_in(services, client, name: str):
+    form = client.get("/signin")
+    return client.post("/signin", data={"name": name, "password": PASSWORD,
+                                        "csrf_token": _form_token(form.data.decode())})
+
+
+def test_a_signed_in_user_who_may_not_see_a_screen_gets_a_403_page_with_a_way_out_not_a_redirect(services):
+    services.users.add("rep1", password=PASSWORD, grants=[Grant(Role.REPORTER)])
+    client = client_as(services)
+    assert _sign_in(services, client, "rep1").headers["Location"] == "/"
+    for path, right in (("/", "view"), ("/overview", "view"), ("/admin", "manage_jobs")):
+        page = client.get(path)
+        assert page.status_code == 403 and "Location" not in page.headers, path
+        assert _refusal(page) == (f"rep1 may not {right}, so {path} is not shown; ask an admin for a role that may, "
+                                  f"or sign out and sign in as someone who may")
+        assert page.headers["Cache-Control"] == "no-store"
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/").data.decode()).group(1)
+    out = client.post("/signout", data={"csrf_token": csrf})  # the page's own sign-out form
+    assert out.status_code == 302 and out.headers["Location"] == "/signin"
+    assert client.get("/").headers["Location"] == "/signin?next=/"
+    assert client.get("/api/v1/layers").status_code == 401
+
+
+def test_a_user_who_may_view_but_not_administer_gets_the_403_page_for_the_admin_screen(services):
+    services.users.add("disp2", password=PASSWORD, grants=[Grant(Role.DISPATCHER)])
+    client = client_as(services)
+    _sign_in(services, client, "disp2")
+    page = client.get("/admin")
+    assert page.status_code == 403 and _refusal(page).startswith("disp2 may not manage_jobs, so /admin is not shown")
+    assert client.get("/").status_code == 200
 
 
 def _callback(client, outputs: list[tuple[str, str]], inputs: list[tuple[str, str, object]], **headers):
