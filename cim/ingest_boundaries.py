@@ -26,10 +26,13 @@ _BY_DIGITS = {lv.digits: lv for lv in TABLES}
 
 
 def _guess_level(codes: pd.Series, name: str) -> Level:
-    lengths = set(codes.dropna().str.len())
-    if len(lengths) != 1 or next(iter(lengths)) not in _BY_DIGITS:
-        raise IngestError(f"{name}: its codes have {sorted(lengths)} digits, which is no one level; pass --level")
-    return _BY_DIGITS[next(iter(lengths))]
+    lengths = sorted({int(n) for n in codes.dropna().str.len()})
+    if len(lengths) != 1 or lengths[0] not in _BY_DIGITS:
+        said = " and ".join(str(n) for n in lengths)
+        levels = ", ".join(f"{lv.name.lower()} {lv.digits}" for lv in TABLES)
+        raise IngestError(f"{name}: its codes have {said} digits, which is no one level (codes have {levels} "
+                          f"digits); fix the codes, or pass --level")
+    return _BY_DIGITS[lengths[0]]
 
 
 #: The city's districts in GB/T 2260 (420101 市辖区 is a statistical heading, not a district with a boundary).

@@ -167,6 +167,12 @@ def _write(tmp_path, name: str, content: bytes | str | dict) -> object:
         ("notes.txt", "hello", "notes.txt cannot be read as CSV|has no features"),
         ("notes.doc", "hello", "cannot tell the format from its name; the formats read are GeoJSON"),
         ("array.json", [1, 2], "is a JSON array but not of GeoJSON Features"),
+        ("tendigits.geojson", _feature_collection([_district("江岸区", SQUARE, "4201020010")]),
+         r"^tendigits.geojson: its codes have 10 digits, which is no one level \(codes have district 6, street 9, "
+         r"community 12, grid 14, compound 17 digits\); fix the codes, or pass --level$"),
+        ("mixed.geojson", _feature_collection([_district("江岸区", SQUARE, "420102"),
+                                               _district("大智街道", SQUARE, "420102002")]),
+         r"^mixed.geojson: its codes have 6 and 9 digits, which is no one level"),
         ("unclosed.geojson", _feature_collection([_district("江岸区", SQUARE), _district("江岸区", SQUARE[:2])]),
          r"^unclosed.geojson: feature 1's shape cannot be read: a ring is not closed \(its last point must repeat "
          r"its first\); fix the shape or drop the feature$"),

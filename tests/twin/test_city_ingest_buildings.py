@@ -107,3 +107,21 @@ def test_the_files_own_building_codes_are_kept_and_checked(store, tmp_path, foot
     short = [{**own[0], "properties": {**own[0]["properties"], "楼栋编码": "4201110010"}}]
     with pytest.raises(IngestFailed, match=r"building 0 has 楼栋编码 '4201110010', not a building code of 20 digits"):
         ingest_file(store, IngestRequest(kind="buildings", path=_file(tmp_path, "short.geojson", short)))
+
+
+def test_points_in_a_building_outside_any_compound_take_the_buildings_codes(store, tmp_path, footprints):
+    from cim.level_join import representative_points
+
+    ingest_file(store, IngestRequest(kind="buildings", path=_file(tmp_path, "a.geojson", footprints[:100])))
+    buildings = store.read("buildings").head(3)
+    at = representative_points(buildings.geometry.to_numpy())
+    rows = "名称,类别,lon,lat\n" + "".join(f"咖啡{i},cafe,{p.x},{p.y}\n" for i, p in enumerate(at))
+    rows += "公园,park,114.3900,30.4000\n"  # in 洪山区 (or 江夏区), in no building
+    path = tmp_path / "pois.csv"
+    path.write_text(rows, encoding="utf-8")
+    ingest_file(store, IngestRequest(kind="pois", path=path))
+    pois = store.read("pois")
+    assert pois["building_code"].head(3).tolist() == buildings["code"].tolist()
+    assert pois["compound_code"].head(3).tolist() == buildings["compound_code"].tolist()
+    park = pois.iloc[3]
+    assert park["district_code"].startswith("4201") and park[["compound_code", "building_code"]].isna().all()
