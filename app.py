@@ -15,7 +15,7 @@ from werkzeug.exceptions import HTTPException
 
 from twin.errors import TwinError
 from twin.services import Services
-from views import access_gate, admin_api, api, openapi, pages, signin_page, table_export, vendor
+from views import access_gate, admin_api, api, bim_api, openapi, pages, signin_page, table_export, vendor
 
 ASSETS = Path(__file__).parent / "views" / "assets"
 log = logging.getLogger(__name__)
@@ -40,6 +40,7 @@ def create_app(services: Services) -> dash.Dash:
     api.register(app.server, services)
     table_export.register(app.server, services)
     admin_api.register(app.server, services)
+    bim_api.register(app.server, services)
     openapi.register(app.server)
 
     @app.server.errorhandler(TwinError)

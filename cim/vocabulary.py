@@ -151,3 +151,42 @@ ROAD_CLASSES = Vocabulary(
         Term("other", "其他道路", "other road", (120, 144, 156)),
     ),
 )
+
+#: What the elements of an IFC building model are, grouped for the map: each IFC class falls in one group
+#: (:func:`element_kind`), which gives its colour when the file gives none, and its label in the legend.
+ELEMENT_KINDS = Vocabulary(
+    "BIM element kind",
+    (
+        Term("wall", "墙", "walls", (214, 208, 196)),
+        Term("slab", "楼板", "slabs and floors", (168, 162, 150)),
+        Term("roof", "屋顶", "roofs", (150, 84, 66)),
+        Term("window", "窗", "windows and curtain walls", (120, 180, 220)),
+        Term("door", "门", "doors", (140, 100, 70)),
+        Term("column", "柱梁", "columns, beams and members", (190, 190, 200)),
+        Term("stair", "楼梯", "stairs, ramps and railings", (176, 150, 120)),
+        Term("space", "空间", "spaces (rooms)", (90, 200, 160)),
+        Term("furniture", "家具", "furniture and fittings", (200, 170, 110)),
+        Term("services", "设备", "building services", (230, 140, 60)),
+        Term("other", "其他", "other elements", (180, 180, 180)),
+    ),
+)
+
+_ELEMENT_KIND_OF = {
+    "IfcWall": "wall", "IfcWallStandardCase": "wall", "IfcWallElementedCase": "wall", "IfcPlate": "window",
+    "IfcSlab": "slab", "IfcCovering": "slab", "IfcFooting": "slab", "IfcPile": "slab",
+    "IfcRoof": "roof", "IfcWindow": "window", "IfcCurtainWall": "window", "IfcDoor": "door",
+    "IfcColumn": "column", "IfcBeam": "column", "IfcMember": "column",
+    "IfcStair": "stair", "IfcStairFlight": "stair", "IfcRamp": "stair", "IfcRampFlight": "stair",
+    "IfcRailing": "stair", "IfcSpace": "space",
+    "IfcFurnishingElement": "furniture", "IfcFurniture": "furniture", "IfcSystemFurnitureElement": "furniture",
+}
+
+
+def element_kind(ifc_class: str) -> str:
+    """The group of an IFC class (``IfcWallStandardCase`` → ``wall``); services and the rest by their family."""
+    kind = _ELEMENT_KIND_OF.get(ifc_class)
+    if kind:
+        return kind
+    if ifc_class.startswith(("IfcFlow", "IfcDistribution", "IfcEnergyConversion", "IfcPipe", "IfcDuct")):
+        return "services"
+    return "other"

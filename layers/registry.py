@@ -18,6 +18,7 @@ import shapely
 from cim.levels import Level
 from cim.tables import Classification
 from cim.vocabulary import BUILDING_USES, ORGANISATION_KINDS, POI_KINDS, ROAD_CLASSES, Vocabulary
+from layers.bim_models import BIM_MODELS
 from layers.cells import cell_to_string, cells_to_rings
 from layers.colours import categorical, sequential
 from layers.geometry import Rings, exteriors_of, lines_of, points_of, rings_of
@@ -39,8 +40,19 @@ from layers.spec import (
 # --- buildings -------------------------------------------------------------------------------------------
 
 
-def _buildings(tables: Tables, _variant: Variant | None) -> LayerData:
+def _standing(tables: Tables) -> pd.DataFrame:
+    """The buildings drawn as blocks: all but those whose place an IFC model (bim_models) has taken."""
     b = tables["buildings"]
+    models = tables.get("bim_models")
+    if models is None or not len(models):
+        return b
+    replaced = models["building_code"].dropna().astype(str).to_numpy()
+    keep = ~b["code"].astype(str).isin(replaced).to_numpy()
+    return b if keep.all() else b[keep].reset_index(drop=True)
+
+
+def _buildings(tables: Tables, _variant: Variant | None) -> LayerData:
+    b = _standing(tables)
 
     def footprints() -> Rings:  # a building of several parts draws each, and a click on any picks the building
         return exteriors_of(b.geometry.to_numpy())
@@ -76,7 +88,7 @@ def _public_buildings(tables: Tables, variant: Variant | None) -> LayerData:
 
 
 def _building_details(tables: Tables, _variant: Variant | None, index: int, *, residents: bool = True) -> Details:
-    b = tables["buildings"]
+    b = _standing(tables)
     row = b.iloc[index]
     facts = (
         ("Address 地址", str(row["address"])),
@@ -93,7 +105,8 @@ def _building_details(tables: Tables, _variant: Variant | None, index: int, *, r
 
 def _find_by_code(table: str):
     def find(tables: Tables, _variant: Variant | None, key: str) -> int | None:
-        hits = np.flatnonzero(tables[table]["code"].to_numpy().astype(str) == key)
+        frame = _standing(tables) if table == "buildings" else tables[table]
+        hits = np.flatnonzero(frame["code"].to_numpy().astype(str) == key)
         return int(hits[0]) if len(hits) else None
 
     return find
@@ -106,6 +119,7 @@ PUBLIC_BUILDINGS = LayerSpec(
     title_en="Buildings",
     renderer=Renderer.EXTRUDED,
     tables=("buildings",),
+    optional_tables=("bim_models",),
     build=_public_buildings,
     classification=Classification.PUBLIC,
     colourings=(Colouring("use", "用途", "Use", _by_use),),
@@ -413,4 +427,4 @@ WATER = LayerSpec(
 def city_layers() -> LayerRegistry:
     """Every layer of the city map, in drawing order."""
     return LayerRegistry((LAND, WATER, POPULATION, DISTRICTS, STREETS, COMMUNITIES, GRIDS, COMPOUNDS, ROADS,
-                          BUILDINGS, ORGANISATIONS, POIS))
+                          BUILDINGS, BIM_MODELS, ORGANISATIONS, POIS))

@@ -34,6 +34,7 @@ class Renderer(StrEnum):
     OUTLINES = "outlines"  # boundary lines (PathLayer), with an optional hover fill and name labels (TextLayer)
     LINES = "lines"  # open lines, e.g. roads (PathLayer), coloured by feature
     POINTS = "points"  # one dot per feature (ScatterplotLayer), coloured by feature
+    MODELS = "models"  # a 3D model (GLB) per feature, its elements picked one by one (SimpleMeshLayer)
 
 
 #: The accessors each renderer takes from a value column (the spec's ``bindings`` name the columns).
@@ -43,6 +44,7 @@ RENDERER_BINDINGS: dict[Renderer, tuple[str, ...]] = {
     Renderer.OUTLINES: (),
     Renderer.LINES: (),
     Renderer.POINTS: (),
+    Renderer.MODELS: ("elevation",),  # the footprint raised to this, until the GLB is drawn
 }
 
 
@@ -154,6 +156,9 @@ class LayerSpec:
     #: store tables the layer is made from; their content hashes make its version
     tables: tuple[str, ...]
     build: Callable[[Tables, Variant | None], LayerData]
+    #: tables the layer reads when the store has them (e.g. the BIM models that take the place of blocks);
+    #: their content hashes are part of its version, and ``build`` finds them in its tables only when present
+    optional_tables: tuple[str, ...] = ()
     #: bump when ``build`` or the styling changes what the browser gets from the same tables
     version: int = 1
     classification: Classification = Classification.PUBLIC

@@ -201,6 +201,19 @@ class CityStore:
     def path_of(self, entry: TableEntry) -> Path:
         return self.folder / entry.file
 
+    def blob(self, relative: str) -> Path:
+        """The file a table names (see :meth:`StoreBatch.write_blob`); a :class:`StoreError` if it is not one."""
+        parts = Path(relative).parts
+        if len(parts) != 3 or parts[0] != "blobs" or any(p in ("", ".", "..") for p in parts):
+            raise StoreError(f"{relative!r} is not a file of the store's blobs")
+        path = self.folder / relative
+        if not path.is_file():
+            raise StoreError(
+                f"{relative} is named by a table of {self.folder} but missing; restore it from a backup or ingest "
+                f"the model again"
+            )
+        return path
+
     def _checked_path(self, kind: str, entry: TableEntry | None = None) -> tuple[TableEntry, TableKind, Path]:
         entry = entry or self.require(kind)
         spec = kind_of(kind)
@@ -384,6 +397,7 @@ class StoreBatch:
         self.writer = writer
         self._written: list[_Written] = []
         self._new_files: list[Path] = []
+        self._new_blobs: list[Path] = []
         self._expect: dict[str, str | None] = {}
 
     def write(
@@ -453,6 +467,31 @@ class StoreBatch:
         self._written = [w for w in self._written if w.entry.kind != kind] + [_Written(entry, final)]
         return entry
 
+    def write_blob(self, data: bytes, *, folder: str, suffix: str) -> str:
+        """Put a file that a table names (a model's GLB) into the store; its name is its content hash.
+
+        The path (relative to the store folder) goes into a table written in this batch; until that commits,
+        no table names the file, and a discarded batch removes it again.
+        """
+        if not folder.isidentifier():
+            raise StoreError(f"blob folder {folder!r} must be a plain name")
+        digest = hashlib.sha256(data).hexdigest()
+        target = self.store.folder / "blobs" / folder
+        target.mkdir(parents=True, exist_ok=True)
+        final = target / f"{digest[:32]}{suffix}"
+        if not final.exists():
+            tmp = target / f".{uuid.uuid4().hex}.tmp"
+            try:
+                with tmp.open("wb") as sink:
+                    sink.write(data)
+                    sink.flush()
+                    os.fsync(sink.fileno())
+                os.replace(tmp, final)
+            finally:
+                tmp.unlink(missing_ok=True)
+            self._new_blobs.append(final)
+        return final.relative_to(self.store.folder).as_posix()
+
     def commit(self) -> Manifest | None:
         if not self._written:
             return None
@@ -460,13 +499,15 @@ class StoreBatch:
         manifest = self.store._commit(self._written, self._expect)
         committed = {w.path for w in self._written}
         self._drop([p for p in self._new_files if p not in committed])  # a kind written twice: the first one
-        self._written, self._new_files = [], []
+        self._written, self._new_files, self._new_blobs = [], [], []
         return manifest
 
     def discard(self) -> None:
         """Remove what this batch wrote (an interrupted or refused batch leaves no file behind)."""
         self._drop(self._new_files)
-        self._written, self._new_files = [], []
+        for path in self._new_blobs:
+            path.unlink(missing_ok=True)
+        self._written, self._new_files, self._new_blobs = [], [], []
 
     def _drop(self, paths: Sequence[Path]) -> None:
         """Remove files this batch wrote, unless a manifest names them now or lately (identical content)."""

@@ -363,6 +363,62 @@ def cim_match(file: Path, column: str, out: Path | None, encoding: str | None, r
 
 
 @main.group(cls=_Group)
+def bim() -> None:
+    """IFC building models: ingest them into the city, placed and linked to the city base."""
+
+
+@bim.command("ingest")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--anchor", default=None, metavar="LON,LAT[,ELEV]",
+              help="place the model's origin here, overriding the file's georeference (WGS84 degrees, or x,y in --crs)")
+@click.option("--crs", default=None, metavar="EPSG:N",
+              help="the projected CRS of the file's IfcMapConversion when it names none or a wrong one; with "
+                   "--anchor, the CRS the anchor is given in")
+@click.option("--rotation", type=float, default=None, metavar="DEG",
+              help="with --anchor: degrees anticlockwise from east to the model's x axis  [default: the file's "
+                   "true north]")
+@_store_option()
+@click.option("--threads", type=click.IntRange(1, 64), default=None,
+              help="tessellation threads  [default: one per core]")
+@click.option("--json", "as_json", is_flag=True,
+              help="print one JSON object: building_id, schema, georeference, storeys, spaces, elements, ...")
+def bim_ingest(file: Path, anchor: str | None, crs: str | None, rotation: float | None, store: Path | None,
+               threads: int | None, as_json: bool) -> None:
+    """Ingest the IFC model in FILE (.ifc or .ifczip) into the city store (a refused file writes nothing)."""
+    from bim.errors import BimError
+    from bim.georeference import Anchor
+    from twin.bim_ingest import ingest_ifc
+    from twin.city_store import CityStore
+    from twin.progress import Steps
+
+    if rotation is not None and anchor is None:
+        raise BimError("--rotation turns a model placed with --anchor; pass --anchor LON,LAT too")
+    placed = Anchor.parse(anchor, rotation=rotation, crs=crs) if anchor is not None else None
+    target = CityStore.open(store or load_settings().data, create=True)
+    try:
+        with Steps(quiet=as_json) as steps:
+            reports = ingest_ifc(target, file, anchor=placed, crs=None if placed else crs, num_threads=threads,
+                                 progress=lambda text, share: steps(f"{text} ({share:.0%})"))
+    except TwinError as exc:
+        _audit_write(target.folder, "store.ingest", "bim_models", outcome="failed", file=file.name,
+                     error=str(exc)[:300])
+        raise
+    _audit_write(target.folder, "store.ingest", "bim_models", file=file.name, buildings=len(reports),
+                 method=reports[0]["georeference"]["method"])
+    if as_json:
+        click.echo(json.dumps(reports[0] if len(reports) == 1 else {"buildings": reports}, ensure_ascii=False))
+        return
+    for r in reports:
+        g = r["georeference"]
+        click.echo(f"ingested {r['name'] or r['building_id']} from {file.name} ({r['schema']}): "
+                   f"{len(r['storeys'])} storeys, {r['spaces']} spaces, {r['elements']} elements, "
+                   f"{r['height_m']:.1f} m; placed by {g['method']} at {g['lat']:.6f} N, {g['lon']:.6f} E"
+                   + (f"; stands on {r['city_building']}" if r["city_building"] else ""))
+        for warning in g["warnings"] + r["warnings"]:
+            click.echo(f"warning: {warning}", err=True)
+
+
+@main.group(cls=_Group)
 def jobs() -> None:
     """Background jobs: what runs, what ran, how it ended."""
 

@@ -1,4 +1,4 @@
-"""Build the demo city into a city store: base tables, residents and the population layer.
+"""Build the demo city into a city store: base tables, residents, the population layer and IFC buildings.
 
 The demo generator is one writer among others: it adds its tables to the store in one batch (they go
 live together, or not at all) and leaves every other table, and the live state, as they are. A store
@@ -43,12 +43,14 @@ class DemoResult:
     buildings: int
     residents: int
     seconds: float
+    models: int = 0  # IFC buildings (twin.demo_bim)
 
     def summary(self) -> str:
         if not self.built:
             return (f"kept the city already in {self.store} ({self.buildings:,} buildings, "
                     f"{self.residents:,} residents); rebuild it with: twin demo build --force --store {self.store}")
-        return (f"built {self.buildings:,} buildings and {self.residents:,} residents in {self.seconds:.1f} s "
+        models = f", {self.models} IFC models" if self.models else ""
+        return (f"built {self.buildings:,} buildings{models} and {self.residents:,} residents in {self.seconds:.1f} s "
                 f"into {self.store}")
 
 
@@ -113,6 +115,10 @@ def build_demo(
     def generated(kind: str, rows: int) -> list[Source]:
         return [Source(file="generated", kind=kind, rows=rows, time=moment, note=note)]
 
+    from twin.bim_ingest import write_models  # it reads DEMO_TABLES (through twin.city_ingest)
+    from twin.demo_bim import convert_demo_models
+
+    models, base = convert_demo_models(city, progress=progress)  # the same path as a planner's IFC file
     progress(f"writing the tables to {out}")
     store = store or CityStore.open(out, create=True)
     with store.batch(WRITER) as batch:
@@ -127,4 +133,6 @@ def build_demo(
                 table = population.table
                 batch.write("population_h3", table, sources=generated("population_h3", len(table)),
                             derived_from={"residents": entry.content_hash})
-    return DemoResult(True, out, len(city.buildings), len(city.residents), time.perf_counter() - started)
+        reports = write_models(batch, store, models, base)
+    return DemoResult(True, out, len(city.buildings), len(city.residents), time.perf_counter() - started,
+                      models=len(reports))

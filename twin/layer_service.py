@@ -154,12 +154,17 @@ class LayerService:
                     f"yet; build the demo city or write the table"
                 )
             entries.append(entry)
+        optional = [manifest.tables.get(kind) for kind in spec.optional_tables]
+        marks = [(e.content_hash if e else f"{kind}:absent") for kind, e in zip(spec.optional_tables, optional,
+                                                                                  strict=True)]
+        shape_marks = [(e.shape_hash or e.content_hash if e else f"{kind}:absent")
+                       for kind, e in zip(spec.optional_tables, optional, strict=True)]
         vid = variant.id if variant else ""
         # the class is part of the version: a redacted layer is never taken for the whole one by a cache
         version = _digest(CODE_VERSION, spec.id, spec.version, spec.classification, vid,
-                          *(e.content_hash for e in entries))
+                          *(e.content_hash for e in entries), *marks)
         geometry = _digest(CODE_VERSION, spec.id, spec.version, vid, "shapes",
-                           *(e.shape_hash or e.content_hash for e in entries))
+                           *(e.shape_hash or e.content_hash for e in entries), *shape_marks)
         return version, geometry
 
     def _prune(self, manifest: Manifest) -> None:
@@ -197,12 +202,16 @@ class LayerService:
 
     # --- data and messages ---------------------------------------------------------------------------------
 
-    def tables(self, kinds: tuple[str, ...], manifest: Manifest | None = None) -> dict[str, pd.DataFrame]:
-        """The tables as ``manifest`` names them (each read from its own version's file, kept by its hash)."""
+    def tables(self, kinds: tuple[str, ...], manifest: Manifest | None = None,
+               optional: tuple[str, ...] = ()) -> dict[str, pd.DataFrame]:
+        """The tables as ``manifest`` names them (each read from its own version's file, kept by its hash);
+        the ``optional`` ones only if the store has them."""
         manifest = manifest or self.store.manifest()
         out = {}
-        for kind in kinds:
+        for kind in (*kinds, *optional):
             entry = manifest.tables.get(kind)
+            if entry is None and kind in optional and kind not in kinds:
+                continue
             if entry is None:
                 raise NotFound(f"the city at {self.store.folder} has no {kind} table")
             out[kind] = self._tables.get((kind, entry.content_hash),
@@ -227,7 +236,7 @@ class LayerService:
 
         def make() -> LayerData:
             with self._data_errors(spec):
-                return spec.build(self.tables(spec.tables, manifest), variant)
+                return spec.build(self.tables(spec.tables, manifest, spec.optional_tables), variant)
 
         return spec, variant, self._data.get((spec.id, version), make), version, geometry, manifest
 
@@ -275,7 +284,7 @@ class LayerService:
             )
         if not (0 <= index < data.count):
             raise NotFound(f"layer {spec.id!r} has features 0 to {data.count - 1}, not {index}")
-        tables = self.tables(spec.tables + spec.pick.tables, manifest)
+        tables = self.tables(spec.tables + spec.pick.tables, manifest, spec.optional_tables)
         with self._data_errors(spec):
             return spec.pick.details(tables, variant, index)
 
@@ -284,7 +293,7 @@ class LayerService:
         spec, variant, _, _, _, manifest = self._data_at(layer_id, variant_id)
         if spec.pick is None:
             raise LayerError(f"layer {spec.id!r} has nothing to pick")
-        tables = self.tables(spec.tables + spec.pick.tables, manifest)
+        tables = self.tables(spec.tables + spec.pick.tables, manifest, spec.optional_tables)
         with self._data_errors(spec):
             index = spec.pick.find(tables, variant, key)
             if index is None:

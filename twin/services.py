@@ -18,6 +18,8 @@ from layers.spec import LayerRegistry
 from twin.address_search import AddressSearch
 from twin.api_tokens import TokenStore
 from twin.audit import AuditLog
+from twin.bim_jobs import JOB_KIND as BIM_INGEST
+from twin.bim_jobs import run_bim_ingest
 from twin.change_feed import ChangeFeed
 from twin.city_store import CityStore
 from twin.derived import JOB_KIND as DERIVE
@@ -35,7 +37,7 @@ log = logging.getLogger(__name__)
 WARM_JOIN_S = 120.0  # longest wait on shutdown for the layers being built ahead of time
 
 #: Every kind of background job, and its handler.
-JOB_HANDLERS: dict[str, Handler] = {DERIVE: run_derivation}
+JOB_HANDLERS: dict[str, Handler] = {DERIVE: run_derivation, BIM_INGEST: run_bim_ingest}
 
 
 @dataclass

@@ -38,6 +38,7 @@ class Settings(BaseSettings):
     secure_cookies: bool = Field(
         False, description="send the session cookies over HTTPS only (set it when a TLS proxy stands in front)"
     )
+    bim_max_mb: int = Field(200, ge=1, le=4096, description="the largest IFC file a planner may upload, in MB")
     max_streams: int | None = Field(
         None, ge=1, le=256, description="live streams open at once (each holds a thread); default half the threads"
     )

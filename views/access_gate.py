@@ -74,6 +74,7 @@ ROUTE_RIGHTS: tuple[tuple[str, Right | None], ...] = (
     ("/api/v1/jobs", INTERNAL_VIEW),
     ("/api/v1/store", INTERNAL_VIEW),
     ("/api/v1/tables/", Right(Action.EXPORT)),  # each column above the caller's clearance is masked
+    ("/api/v1/bim/uploads", Right(Action.UPLOAD_IFC, Classification.INTERNAL)),
     ("/api/v1/", VIEW),
     ("/admin", ADMIN_SCREEN),
     ("/_dash-", VIEW),  # Dash's layout, dependencies and callbacks (each callback also takes its own right)

@@ -53,6 +53,7 @@ def _schemas() -> dict[str, Any]:
 def openapi() -> dict[str, Any]:
     layer = _path("layer_id", {"type": "string", "maxLength": 40})
     variant = _query("variant", {"type": "string", "maxLength": 100})
+    model = _path("model_id", {"type": "string", "maxLength": 64})
     paths: dict[str, Any] = {
         "/api/v1/me": _get("who is asking: name, kind, roles, clearance", errors=(401,)),
         "/api/v1/layers": _get("every layer the caller may see, with its versions", errors=(401, 403)),
@@ -82,6 +83,25 @@ def openapi() -> dict[str, Any]:
             _query("since", {"type": "string", "maxLength": 40}),
             _query("action", {"type": "string", "maxLength": 64}),
             _query("limit", {"type": "integer", "minimum": 1, "maximum": 5000})]),
+        "/api/v1/bim/models": _get("the IFC models in the city: where, storeys, counts, their GLB's URL"),
+        "/api/v1/bim/models/{model_id}.glb": _get(
+            "a model's GLB (a node per element, its GlobalId, class, name and storey in the node's extras)",
+            params=[model, _query("v", {"type": "string", "maxLength": 64})], media="model/gltf-binary"),
+        "/api/v1/bim/models/{model_id}/elements/{index}": _get(
+            "one element of a model: class, name, storey, GlobalId and property sets",
+            params=[model, _path("index", {"type": "integer", "minimum": 0})]),
+        "/api/v1/bim/uploads": {
+            "post": {"summary": "upload an IFC file (the request body); a background job converts and places it",
+                     "parameters": [
+                         {**_query("name", {"type": "string", "maxLength": 200}), "required": True},
+                         _query("anchor", {"type": "string", "maxLength": 80}),
+                         _query("rotation", {"type": "number", "minimum": -360, "maximum": 360})],
+                     "requestBody": {"required": True,
+                                     "content": {"application/octet-stream": {"schema": {"type": "string",
+                                                                                         "format": "binary"}}}},
+                     "responses": {"202": {"description": "queued: the answer names the job",
+                                           "content": {"application/json": {}}}, **_errors(400, 401, 403, 413)}},
+        },
         "/api/v1/users": {
             **_get("the users and their roles"),
             "post": {"summary": "add a user", "requestBody": _body(NewUser),

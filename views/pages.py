@@ -30,6 +30,7 @@ INDEX = """<!DOCTYPE html>
 <body>
 <div id="city-map"></div>
 <div id="map-legend"></div>
+<div id="bim-inspector" hidden></div>
 <script id="twin-map-config" type="application/json">CONFIG</script>
 {%app_entry%}
 <footer>{%config%}{%scripts%}{%renderer%}</footer>

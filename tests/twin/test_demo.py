@@ -13,7 +13,8 @@ from twin.manifest import Source, StoreError, now
 
 def test_the_demo_city_writes_every_table_with_its_sources(city_store):
     manifest = city_store.manifest()
-    assert sorted(manifest.tables) == sorted([*DEMO_TABLES, "population_h3"])
+    models = ["bim_models", "bim_elements", "bim_spaces"]  # the demo's IFC buildings
+    assert sorted(manifest.tables) == sorted([*DEMO_TABLES, "population_h3", *models])
     assert manifest.tables["buildings"].rows == 4000
     residents = manifest.tables["residents"]
     assert residents.rows == len(city_store.read("residents", columns=["person_id"]))

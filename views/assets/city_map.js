@@ -72,9 +72,17 @@
     const sel = q.get("sel");
     if (sel && sel.indexOf(":") > 0) {
       const at = sel.indexOf(":");
-      if (sel.slice(0, at) in twinMap.specs) selection = {layer: sel.slice(0, at), key: sel.slice(at + 1), feature: -1};
+      if (sel.slice(0, at) in twinMap.specs) {
+        const element = Number(q.get("el"));
+        selection = {layer: sel.slice(0, at), key: sel.slice(at + 1), feature: -1,
+                     element: q.has("el") && Number.isInteger(element) && element >= 0 ? element : -1};
+      }
     }
-    return {view: view, on: on, colouring: colouring, variant: variant, selection: selection};
+    const storeys = {};
+    const storey = q.get("storey");
+    if (selection && storey) storeys[selection.key] = storey;
+    return {view: view, on: on, colouring: colouring, variant: variant, selection: selection, storeys: storeys,
+            spaces: {}};
   }
 
   function query() {
@@ -87,7 +95,11 @@
     if (colours.length) q.set("colour", colours.join(","));
     const variants = Object.entries(s.variant).map(function (e) { return e.join(":"); });
     if (variants.length) q.set("variant", variants.join(","));
-    if (s.selection && s.selection.key) q.set("sel", s.selection.layer + ":" + s.selection.key);
+    if (s.selection && s.selection.key) {
+      q.set("sel", s.selection.layer + ":" + s.selection.key);
+      if (s.selection.element >= 0) q.set("el", String(s.selection.element));
+      if (s.storeys[s.selection.key]) q.set("storey", s.storeys[s.selection.key]);
+    }
     return "?" + q.toString().replace(/%2C/g, ",").replace(/%3A/g, ":");
   }
 
@@ -221,6 +233,8 @@
       try {
         const out = R.renderers[spec.renderer](spec, layer, {
           colouring: twinMap.state.colouring[spec.id], pickable: spec.pickable, selected: selected,
+          selection: sel && sel.layer === spec.id ? sel : null, storeys: twinMap.state.storeys,
+          spaces: twinMap.state.spaces,
         });
         base.push.apply(base, out.base);
         overlay.push.apply(overlay, out.overlay);
@@ -243,6 +257,7 @@
         top.title.en.toLowerCase() + " drawn" : specs.length + " layers drawn"));
     }
     if (twinMap.state.selection && twinMap.state.selection.feature < 0) resolveSelection();
+    showInspector();
   }
 
   function renderLegend(drawable) {
@@ -285,23 +300,33 @@
     const spec = twinMap.specs[info.layer.id.split("#")[0]];
     const layer = spec && twinMap.drawable && twinMap.drawable[spec.id];
     if (!spec || !spec.tooltip || !layer) return null;
-    return {text: R.format(spec.tooltip, layer, R.featureOf(layer, info.index))};
+    const hit = R.hitOf(layer, info);
+    const element = hit.element >= 0 ? R.elementOf(layer, hit.feature, hit.element) : null;
+    if (element) {
+      return {text: element.cls.replace(/^Ifc/, "") + (element.name ? " " + element.name : "") +
+        (element.storey ? " · " + element.storey : "") + "\n" + R.format(spec.tooltip, layer, hit.feature)};
+    }
+    return {text: R.format(spec.tooltip, layer, hit.feature)};
   }
 
   // --- picking ----------------------------------------------------------------------------------------------
 
-  // What lies under a pixel, as a click would pick it: {layer, feature} or null (also used by the tests).
+  // What lies under a pixel, as a click would pick it: {layer, feature, element} or null (also used by the
+  // tests). ``element`` is the IFC element's number on a model, else -1.
   function pickAt(x, y) {
     if (!twinMap.deck) return null;
-    const ids = [];
-    for (const spec of twinMap.catalog.layers) {
-      if (spec.pickable) ids.push(spec.id, spec.id + "#fill");
-    }
+    const ids = (twinMap.deck.props.layers || []).map(function (l) { return l.id; }).filter(function (id) {
+      const spec = twinMap.specs[id.split("#")[0]];
+      return spec && spec.pickable && !/#(labels)$/.test(id) && (id === spec.id || spec.renderer === "models" ||
+                                                               id === spec.id + "#fill");
+    });
     const info = twinMap.deck.pickObject({x: x, y: y, layerIds: ids});
     if (!info || !info.layer) return null;
     const id = info.layer.id.split("#")[0];
     const layer = twinMap.drawable[id];
-    return layer ? {layer: id, feature: R.featureOf(layer, info.index)} : null;
+    if (!layer) return null;
+    const hit = R.hitOf(layer, info);
+    return {layer: id, feature: hit.feature, element: hit.element};
   }
 
   function whenDash(fn, tries) {
@@ -316,12 +341,12 @@
     whenDash(function () { window.dash_clientside.set_props("picked-feature", {data: data}); });
   }
 
-  async function select(layerId, feature) {
+  async function select(layerId, feature, element) {
     const spec = twinMap.specs[layerId], layer = twinMap.drawable[layerId];
     const variant = variantOf(spec);
     const url = "/api/v1/layers/" + layerId + "/features/" + feature + "?version=" + layer.version +
       (variant ? "&variant=" + variant : "");
-    const sel = {layer: layerId, key: null, feature: feature};
+    const sel = {layer: layerId, key: null, feature: feature, element: element === undefined ? -1 : element};
     twinMap.state.selection = sel;
     tellPanel(layerId, feature);
     render();
@@ -364,6 +389,105 @@
     sel.feature = answer.index;
     if (twinMap.drawable[sel.layer] && !sel.told) tellPanel(sel.layer, sel.feature);
     render();
+  }
+
+  // --- the IFC model inspector: storeys to show one by one, and the element a click picked -----------------
+
+  let inspected = {key: null, element: null, answer: null};
+
+  function showInspector() {
+    const box = document.getElementById("bim-inspector");
+    if (!box || !twinMap.state) return;
+    const sel = twinMap.state.selection;
+    const spec = sel && twinMap.specs[sel.layer];
+    const layer = spec && spec.renderer === "models" && twinMap.drawable && twinMap.drawable[sel.layer];
+    const model = layer && sel.feature >= 0 ? R.modelOf(layer, sel.feature) : null;
+    if (!model) { box.hidden = true; box.dataset.model = ""; return; }
+    const id = model.meta.id, storey = twinMap.state.storeys[id] || null;
+    const wantKey = id + "|" + sel.element;
+    if (sel.element >= 0 && inspected.key !== wantKey) {
+      inspected = {key: wantKey, answer: null};
+      fetch("/api/v1/bim/models/" + encodeURIComponent(id) + "/elements/" + sel.element).then(function (r) {
+        return r.json().then(function (body) { return r.ok ? body : {error: body.error || String(r.status)}; });
+      }).catch(function (err) { return {error: err.message}; }).then(function (answer) {
+        if (inspected.key === wantKey) { inspected.answer = answer; showInspector(); }
+      });
+    }
+    const h = function (tag, attrs, text) {
+      const el = document.createElement(tag);
+      for (const [k, v] of Object.entries(attrs || {})) el.setAttribute(k, v);
+      if (text !== undefined && text !== null) el.textContent = text;
+      return el;
+    };
+    box.replaceChildren();
+    const close = h("button", {class: "close", id: "bim-close", title: "close 关闭"}, "×");
+    close.addEventListener("click", function () {
+      twinMap.state.selection = null; saveUrl(); render();
+    });
+    box.appendChild(close);
+    box.appendChild(h("h3", {id: "bim-title"}, model.meta.title));
+    if (model.status === "failed") box.appendChild(h("div", {class: "status"}, "model not drawn: " + model.error));
+    const storeys = h("div", {class: "storeys", id: "bim-storeys"});
+    const choose = function (name) {
+      if (name) twinMap.state.storeys[id] = name; else delete twinMap.state.storeys[id];
+      saveUrl(); render();
+    };
+    const all = h("button", {"data-storey": "", class: storey ? "" : "on"}, "All 全部");
+    all.addEventListener("click", function () { choose(null); });
+    storeys.appendChild(all);
+    for (const name of model.storeys) {
+      const b = h("button", {"data-storey": name, class: storey === name ? "on" : ""}, name);
+      b.addEventListener("click", function () { choose(name); });
+      storeys.appendChild(b);
+    }
+    const rooms = h("button", {id: "bim-spaces", class: twinMap.state.spaces[id] ? "on" : ""}, "Rooms 房间");
+    rooms.addEventListener("click", function () {
+      twinMap.state.spaces[id] = !twinMap.state.spaces[id]; render();
+    });
+    storeys.appendChild(rooms);
+    box.appendChild(storeys);
+    const element = sel.element >= 0 ? R.elementOf(layer, sel.feature, sel.element) : null;
+    const answer = sel.element >= 0 && inspected.key === wantKey ? inspected.answer : null;
+    const facts = h("table", {id: "bim-element"});
+    const row = function (k, v) {
+      const tr = h("tr");
+      tr.appendChild(h("th", {}, k));
+      tr.appendChild(h("td", {}, v === null || v === undefined || v === "" ? "–" : String(v)));
+      facts.appendChild(tr);
+    };
+    if (sel.element < 0) {
+      box.appendChild(h("div", {class: "hint"}, "click a wall, door or window to see its properties 点击构件查看属性"));
+    } else if (answer && answer.error) {
+      box.appendChild(h("div", {class: "status"}, answer.error));
+    } else {
+      const e = answer || (element && {ifc_class: element.cls, name: element.name, storey: element.storey,
+                                       global_id: element.globalId});
+      if (e) {
+        row("Class 类型", e.ifc_class);
+        row("Name 名称", e.name);
+        row("Storey 楼层", e.storey);
+        row("GlobalId", e.global_id);
+        box.appendChild(facts);
+      }
+      if (answer && answer.psets) {
+        for (const [pset, props] of Object.entries(answer.psets)) {
+          box.appendChild(h("div", {class: "pset"}, pset));
+          const t = h("table", {class: "pset-table", "data-pset": pset});
+          for (const [k, v] of Object.entries(props)) {
+            const tr = h("tr");
+            tr.appendChild(h("th", {}, k));
+            tr.appendChild(h("td", {}, v === null ? "–" : typeof v === "object" ? JSON.stringify(v) : String(v)));
+            t.appendChild(tr);
+          }
+          box.appendChild(t);
+        }
+      } else if (!answer) {
+        box.appendChild(h("div", {class: "hint"}, "loading the element's properties…"));
+      }
+    }
+    box.dataset.model = id;
+    box.dataset.element = String(sel.element);
+    box.hidden = false;
   }
 
   // --- drill-down and search: go to a unit or building by its code -----------------------------------------
@@ -432,7 +556,7 @@
       if (!down || Math.hypot(e.clientX - down[0], e.clientY - down[1]) > 5) return;
       const box = el.getBoundingClientRect();
       const hit = pickAt(e.clientX - box.left, e.clientY - box.top);
-      if (hit) select(hit.layer, hit.feature);
+      if (hit) select(hit.layer, hit.feature, hit.element);
     });
   }
 
@@ -635,6 +759,8 @@
     twinMap.deck = null;
     twinMap.drawable = {};
     twinMap.state = null; // the next mount reads the URL again; controls built before then wait for it
+    const inspector = document.getElementById("bim-inspector");
+    if (inspector) inspector.hidden = true;
     resolving = null;
   }
 
