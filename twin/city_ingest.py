@@ -10,6 +10,7 @@ in one batch with the demo city laid out again inside them: both go live, or nei
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -24,7 +25,7 @@ from cim.privacy import PrivacyError, load_salt
 from cim.street_register import StreetRegister
 from cim.synthetic import DemoCity, generate_city
 from twin.address_register import address_index
-from twin.city_store import CityStore, StoreBatch
+from twin.city_store import LOCK, MANIFEST, CityStore, StoreBatch
 from twin.demo import DEMO_TABLES, DemoOptions, demo_options
 from twin.demo import _note as demo_note  # the note a demo table's source carries (demo_options reads it back)
 from twin.errors import TwinError
@@ -53,14 +54,24 @@ def units_of(store: CityStore) -> Units:
 
 def ingest_file(store: CityStore, request: IngestRequest, *, progress: Callable[..., None] = lambda *_, **__: None,
                 salt_file: Path | None = None) -> IngestReport:
-    """Read, check and write one file; raises :class:`IngestFailed` (one line) and writes nothing if refused."""
-    register = StreetRegister.from_rows(store.read("register")) if store.has("register") else None
+    """Read, check and write one file; raises :class:`IngestFailed` (one line) and writes nothing if refused.
+
+    ``store`` may name a folder that holds no city yet (``CityStore(folder)``): the file is then read and checked
+    against an empty city, and the store is created only to write it, so a refused file leaves no folder behind.
+    """
+    new = not CityStore.exists_at(store.folder)
+    if new:
+        try:
+            CityStore.check_creatable(store.folder)  # a bad place is refused before the file is read
+        except StoreError as exc:
+            raise IngestFailed(f"{exc}; nothing was written") from None
+    register = StreetRegister.from_rows(store.read("register")) if not new and store.has("register") else None
     buildings = None
     stored_buildings = request.kind == "buildings" and request.mode in ("append", "update")  # codes to keep
-    if (request.kind in NEEDS_BUILDINGS or stored_buildings) and store.has("buildings"):
+    if (request.kind in NEEDS_BUILDINGS or stored_buildings) and not new and store.has("buildings"):
         buildings = store.read("buildings", columns=["code", "geometry"])
     matcher = None
-    if request.kind in NEEDS_MATCHER and store.has("addresses"):
+    if request.kind in NEEDS_MATCHER and not new and store.has("addresses"):
         progress("indexing the city's standard addresses")
         matcher = address_index(store, dwellings=False).match
     try:
@@ -68,8 +79,8 @@ def ingest_file(store: CityStore, request: IngestRequest, *, progress: Callable[
                 else None)
     except (PrivacyError, OSError) as exc:
         raise IngestFailed(f"{exc}; nothing was written") from None
-    context = Context(units=units_of(store), register=register, progress=progress, buildings=buildings,
-                      matcher=matcher, salt=salt)
+    context = Context(units=Units() if new else units_of(store), register=register, progress=progress,
+                      buildings=buildings, matcher=matcher, salt=salt)
     try:
         prepared = prepare(request, context)
     except IngestError as exc:
@@ -81,18 +92,25 @@ def ingest_file(store: CityStore, request: IngestRequest, *, progress: Callable[
     if isinstance(frame, gpd.GeoDataFrame) and frame.crs is None:
         frame = frame.set_crs("EPSG:4326")
     layout = None
-    if prepared.table in TABLE_OF_LEVEL.values():
+    if prepared.table in TABLE_OF_LEVEL.values() and not new:
         layout = _new_layout(store, prepared.table, frame, request.mode, report, progress)
     progress(f"writing {report.features:,} rows into the {prepared.table} table", done=4, total=STEPS)
+    undo = _undo_new_store(store.folder) if new else (lambda: None)
     try:
+        if new:
+            store = CityStore.open(store.folder, create=True)
         with store.batch(WRITER) as batch:  # the table and the demo city laid out in it go live together
             batch.write(prepared.table, frame, sources=[source], mode=request.mode)
             if layout is not None:
                 progress("writing the demo city laid out again", done=4, total=STEPS)
                 _write_layout(batch, *layout)
     except StoreError as exc:
+        undo()
         raise IngestFailed(f"{report.file}: {exc}" + ("" if "nothing was written" in str(exc) else
                                                       "; nothing was written")) from None
+    except BaseException:
+        undo()
+        raise
     if layout is not None:
         report.warnings.append(f"the demo city ({len(layout[0].buildings):,} buildings) was laid out again inside "
                                f"these districts, so every building's codes agree with them")
@@ -103,6 +121,25 @@ def ingest_file(store: CityStore, request: IngestRequest, *, progress: Callable[
         prepared.review.to_csv(path, index=False, encoding="utf-8-sig")
         report.warnings.append(f"{len(prepared.review)} rows to review are listed in {path}")
     return report
+
+
+def _undo_new_store(folder: Path) -> Callable[[], None]:
+    """How to take back a new store about to be made in ``folder`` (absent, or empty: see
+    :meth:`CityStore.check_creatable`) if the write into it fails: remove the folders creating it makes (the
+    outermost of it and its parents that does not exist yet), or the manifest and lock it puts into a folder
+    that was empty."""
+    folder = Path(folder).absolute()
+    if folder.exists():
+        def undo() -> None:
+            for name in (MANIFEST, LOCK):
+                (folder / name).unlink(missing_ok=True)
+        return undo
+    made = folder
+    for path in folder.parents:
+        if path.exists():
+            break
+        made = path
+    return lambda: shutil.rmtree(made, ignore_errors=True)
 
 
 def _new_layout(store: CityStore, table: str, frame: gpd.GeoDataFrame, mode: str, report: IngestReport,

@@ -308,13 +308,16 @@ def cim_ingest(kind: str, file: Path, crs: str | None, encoding: str | None, lay
     from twin.progress import Steps
 
     request = request_for(kind, file, crs=crs, encoding=encoding, layer=layer, level=level, mode=mode)
-    target = CityStore.open(store or load_settings().data, create=True)
     settings = load_settings()
+    folder = store or settings.data
+    # a folder without a city becomes one only when the file is written: a refused file leaves nothing behind
+    target = CityStore.open(folder) if CityStore.exists_at(folder) else CityStore(folder)
     try:
         with Steps(quiet=as_json) as steps:
             report = ingest_file(target, request, progress=steps, salt_file=settings.salt_file)
-    except TwinError as exc:  # a refused file is recorded too: who tried to write what
-        _audit_write(target.folder, "store.ingest", kind, outcome="failed", file=file.name, error=str(exc)[:300])
+    except TwinError as exc:  # a refused file is recorded too: who tried to write what (in the city it was for)
+        if CityStore.exists_at(folder) or settings.database_url:
+            _audit_write(folder, "store.ingest", kind, outcome="failed", file=file.name, error=str(exc)[:300])
         raise
     _audit_write(target.folder, "store.ingest", report.table, file=file.name, mode=mode, rows=report.features,
                  crs_in=report.crs_in)
