@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -93,3 +94,43 @@ def test_a_write_that_fails_in_a_new_folder_takes_the_new_store_back(tmp_path, s
         ingest_file(CityStore(empty), IngestRequest(kind="boundaries", crs="gcj02", path=shared_data / "geo" / DATAV))
     assert list(empty.iterdir()) == []
 
+
+# --- --json ---------------------------------------------------------------------------------------------------
+
+
+def test_json_prints_one_object_with_the_report_of_the_ingest(tmp_path, shared_data):
+    run = CliRunner().invoke(main, ["cim", "ingest", "boundaries", str(shared_data / "geo" / DATAV), "--crs", "gcj02",
+                                    "--store", str(tmp_path / "city"), "--json"])
+    assert run.exit_code == 0, run.output
+    assert run.stderr == ""  # no progress, no warnings outside the object
+    lines = run.stdout.splitlines()
+    assert len(lines) == 1
+    report = json.loads(lines[0])
+    assert list(report) == ["kind", "table", "features", "crs_in", "bbox", "level", "warnings"]
+    assert {k: report[k] for k in ("kind", "table", "features", "crs_in", "level")} == {
+        "kind": "boundaries", "table": "districts", "features": 13, "crs_in": "gcj02", "level": "district"}
+    bbox = report["bbox"]
+    assert isinstance(bbox, list) and len(bbox) == 4 and all(isinstance(v, float) for v in bbox)
+    assert bbox == pytest.approx([113.6965, 29.9718, 115.0768, 31.3633], abs=1e-3)  # WGS84, Wuhan's 13 districts
+    assert isinstance(report["warnings"], list) and all(isinstance(w, str) for w in report["warnings"])
+    assert report["warnings"][0] == f"{DATAV} is a bare JSON array of 13 features, read as a FeatureCollection"
+
+
+def test_json_of_points_names_the_finest_level_they_were_placed_at(city_dir, shared_data):
+    cafes = shared_data / "geo" / "wuhan_cafes_awesome-cn-cafe.geojson"
+    run = CliRunner().invoke(main, ["cim", "ingest", "pois", str(cafes), "--mode", "append", "--store", str(city_dir),
+                                    "--json"])
+    assert run.exit_code == 0, run.output
+    report = json.loads(run.stdout)
+    assert (report["kind"], report["table"], report["features"], report["crs_in"], report["level"]) == (
+        "pois", "pois", 5, "EPSG:4326", "building")
+    assert report["bbox"] == [114.392807, 30.4425, 114.42, 30.509323]  # the five cafés, given in WGS84
+
+
+def test_json_of_a_refused_file_is_one_error_line_and_no_object(tmp_path, broken):
+    run = CliRunner().invoke(main, ["cim", "ingest", "boundaries", str(broken), "--store", str(tmp_path / "city"),
+                                    "--json"])
+    assert run.exit_code == 2
+    assert run.stdout == ""
+    assert run.stderr.splitlines() == [TRUNCATED]
+    assert not (tmp_path / "city").exists()
