@@ -24,7 +24,7 @@ from functools import lru_cache
 
 import numpy as np
 import shapely
-from pyproj import CRS, Transformer
+from pyproj import CRS, Geod, Transformer
 from pyproj.aoi import AreaOfInterest
 from pyproj.database import query_crs_info
 from pyproj.enums import PJType
@@ -213,10 +213,33 @@ def resolve_crs(*, declared: object, given: str | None, xy: np.ndarray, city: Ci
             f"{where}: read with {said}, its coordinates (e.g. {x0:.6g}, {y0:.6g}) {problem}; "
             f"values look like {likely[0]}{also}; pass --crs {likely[0]}{confirm}"
         )
+    if usable:  # good numbers in a CRS valid where they land: most likely a file of another place; say which
+        raise CrsError(
+            f"{where}: read with {said}, its coordinates (e.g. {x0:.6g}, {y0:.6g}) {problem}, and no CRS in use "
+            f"around {city.name} puts them there: they lie around {_far_from(name, xy, city)}; it looks like a "
+            f"file of another place: ingest one that covers {city.name} (or, if its numbers are not {name}, pass "
+            f"their CRS with --crs)"
+        )
     raise CrsError(
         f"{where}: read with {said}, its coordinates (e.g. {x0:.6g}, {y0:.6g}) {problem}, and no CRS in use "
         f"around {city.name} puts them there; check the file is of {city.name}, or pass its CRS with --crs"
     )
+
+
+COMPASS = ("north", "north-north-east", "north-east", "east-north-east", "east", "east-south-east", "south-east",
+           "south-south-east", "south", "south-south-west", "south-west", "west-south-west", "west",
+           "west-north-west", "north-west", "north-north-west")
+
+
+def _far_from(name: str, xy: np.ndarray, city: CityBox) -> str:
+    """Where coordinates ``xy`` (in ``name``) lie, and how far and which way from the city: "7.42°E 43.73°N,
+    9,110 km west-north-west of Wuhan" (the median of the sample; the bearing as one leaves the city)."""
+    lon, lat = _to_lonlat(name, xy[:, 0], xy[:, 1])
+    x, y = float(np.median(lon)), float(np.median(lat))
+    azimuth, _, metres = Geod(ellps="WGS84").inv(*city.centre, x, y)
+    way = COMPASS[round((azimuth % 360) / 22.5) % 16]
+    place = f"{abs(x):.2f}°{'E' if x >= 0 else 'W'} {abs(y):.2f}°{'N' if y >= 0 else 'S'}"
+    return f"{place}, {metres / 1000:,.0f} km {way} of {city.name}"
 
 
 def geometry_to_wgs84(geoms: np.ndarray, name: str) -> np.ndarray:

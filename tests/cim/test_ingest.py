@@ -107,14 +107,39 @@ def test_the_other_real_files_ingest(shared_data, units, kind, file, options, ex
     [
         ("boundaries", "wuhan_district_label_points_mca.geojson",
          "its features are Point; this kind takes Polygon or MultiPolygon shapes"),
-        ("buildings", "monaco-latest.osm.pbf", "fall outside Wuhan, and no CRS in use around Wuhan puts them there"),
-        ("roads", "monaco-latest.osm.pbf", "fall outside Wuhan"),
+        *((kind, "monaco-latest.osm.pbf", r"^monaco-latest.osm.pbf: read with its declared CRS EPSG:4326, its "
+           r"coordinates \(e.g. 7.42\d*, 43.7\d*\) fall outside Wuhan, and no CRS in use around Wuhan puts them "
+           r"there: they lie around 7.42°E 43.7[34]°N, 8,931 km north-west of Wuhan; it looks like a file of another "
+           r"place: ingest one that covers Wuhan \(or, if its numbers are not EPSG:4326, pass their CRS with --crs\)$")
+          for kind in ("buildings", "roads", "pois")),
+        ("boundaries", "monaco-latest.osm.pbf",
+         r"^monaco-latest.osm.pbf: an OSM file gives buildings, roads, pois, not boundaries$"),
     ],
 )
 def test_real_files_that_are_not_of_this_kind_or_city_get_one_line(shared_data, units, kind, file, message):
     with pytest.raises(IngestError, match=message) as caught:
         _prepare(kind, shared_data / "geo" / file, units)
     assert "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("lon", "lat", "where"),
+    [(2.3522, 48.8566, "2.35°E 48.86°N, 8,928 km north-west of Wuhan"),  # Paris
+     (-74.006, 40.7128, "74.01°W 40.71°N, 12,054 km north of Wuhan"),  # New York, over the pole
+     (151.2093, -33.8688, "151.21°E 33.87°S, 8,123 km south-south-east of Wuhan"),  # Sydney
+     (114.3, 35.0, "114.30°E 35.00°N, 481 km north of Wuhan")],  # Henan, beyond the city's margin
+)
+def test_a_file_of_another_place_is_refused_naming_where_it_lies_and_how_far(tmp_path, units, lon, lat, where):
+    point = {"type": "Point", "coordinates": [lon, lat]}
+    path = _write(tmp_path, "elsewhere.geojson",
+                  _feature_collection([{"type": "Feature", "properties": {"name": "某地"}, "geometry": point}]))
+    with pytest.raises(IngestError) as caught:
+        _prepare("pois", path, units)
+    assert str(caught.value) == (
+        f"elsewhere.geojson: read with lon/lat (it declares no CRS), its coordinates (e.g. {lon:.6g}, {lat:.6g}) fall "
+        f"outside Wuhan, and no CRS in use around Wuhan puts them there: they lie around {where}; it looks like a "
+        f"file of another place: ingest one that covers Wuhan (or, if its numbers are not EPSG:4326, pass their CRS "
+        f"with --crs)")
 
 
 def _feature_collection(features: list) -> dict:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -134,3 +135,37 @@ def test_json_of_a_refused_file_is_one_error_line_and_no_object(tmp_path, broken
     assert run.stdout == ""
     assert run.stderr.splitlines() == [TRUNCATED]
     assert not (tmp_path / "city").exists()
+
+
+# --- OSM PBF ----------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["buildings", "roads", "pois"])
+def test_an_osm_extract_of_another_city_is_read_and_refused_in_one_line(tmp_path, shared_data, kind):
+    monaco = shared_data / "geo" / "monaco-latest.osm.pbf"
+    run = CliRunner().invoke(main, ["cim", "ingest", kind, str(monaco), "--store", str(tmp_path / "city")])
+    assert run.exit_code == 2
+    assert run.stdout == ""
+    [line] = run.stderr.splitlines()
+    assert re.fullmatch(
+        r"error: monaco-latest.osm.pbf: read with its declared CRS EPSG:4326, its coordinates \(e.g. 7.4\d*, 43.7\d*\) "
+        r"fall outside Wuhan, and no CRS in use around Wuhan puts them there: they lie around 7.42°E 43.7[34]°N, "
+        r"8,931 km north-west of Wuhan; it looks like a file of another place: ingest one that covers Wuhan \(or, if "
+        r"its numbers are not EPSG:4326, pass their CRS with --crs\); nothing was written", line), line
+    assert not (tmp_path / "city").exists()
+
+
+def test_an_osm_extract_of_another_city_leaves_a_city_as_it_was(city_dir, shared_data):
+    before = (city_dir / "manifest.json").read_bytes()
+    run = CliRunner().invoke(main, ["cim", "ingest", "buildings", str(shared_data / "geo" / "monaco-latest.osm.pbf"),
+                                    "--store", str(city_dir), "--json"])
+    assert (run.exit_code, run.stdout) == (2, "")
+    assert "8,931 km north-west of Wuhan" in run.stderr and len(run.stderr.splitlines()) == 1
+    assert (city_dir / "manifest.json").read_bytes() == before
+
+
+def test_an_osm_file_is_refused_for_kinds_it_does_not_give(tmp_path, shared_data):
+    run = CliRunner().invoke(main, ["cim", "ingest", "boundaries", str(shared_data / "geo" / "monaco-latest.osm.pbf"),
+                                    "--store", str(tmp_path / "city")])
+    assert (run.exit_code, run.stderr.splitlines()) == (2, [
+        "error: monaco-latest.osm.pbf: an OSM file gives buildings, roads, pois, not boundaries; nothing was written"])
