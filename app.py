@@ -11,7 +11,7 @@ from pathlib import Path
 import dash
 import flask
 from dash.exceptions import DependencyException
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, NotFound
 
 from twin.errors import TwinError
 from twin.services import Services
@@ -34,7 +34,8 @@ def create_app(services: Services) -> dash.Dash:
         suppress_callback_exceptions=True,  # screens are rendered on demand, their callbacks registered up front
         compress=True,  # gzip for the page, Dash's scripts and the deck.gl bundle (flask-compress)
     )
-    access_gate.register(app.server, services, app.csp_hashes)  # first: every request is checked here
+    screens = [p.path for p in pages.PAGES if p.path is not None]
+    access_gate.register(app.server, services, app.csp_hashes, screens)  # first: every request is checked here
     signin_page.register(app.server, services)
     vendor.register(app.server, deck)
     api.register(app.server, services)
@@ -53,10 +54,15 @@ def create_app(services: Services) -> dash.Dash:
 
     @app.server.errorhandler(Exception)
     def unexpected(exc: Exception) -> flask.Response | tuple[flask.Response, int]:
-        if isinstance(exc, HTTPException):  # 404s and the like: JSON on the API, the usual page elsewhere
-            if flask.request.path.startswith("/api/"):
-                return flask.jsonify(error=f"{exc.name}: {exc.description}".replace("\n", " ")), exc.code
-            return exc.get_response()
+        if isinstance(exc, HTTPException):  # 404s and the like: one line, as JSON or (for a browser) a page
+            if exc.code is not None and exc.code < 400:  # a redirect werkzeug's routing asks for
+                return exc.get_response()
+            if isinstance(exc, NotFound) and exc.description == NotFound.description:  # nothing at this path
+                return access_gate.not_found(flask.request.path, screens)
+            line = f"{exc.name}: {exc.description}".replace("\n", " ")
+            if exc.code is None or flask.request.path.startswith("/api/") or flask.request.method != "GET":
+                return flask.jsonify(error=line), exc.code or 500
+            return access_gate.refusal_page(exc.code, exc.name, line)
         log.exception("%s %s failed", flask.request.method, flask.request.path)
         return flask.jsonify(error=f"internal error ({type(exc).__name__}); the server's log has the details"), 500
 

@@ -14,13 +14,14 @@ headers (a content security policy allowing only this origin, no framing, no sni
 from __future__ import annotations
 
 import hmac
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from html import escape
 from types import MappingProxyType
 from urllib.parse import quote
 
 import flask
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from cim.tables import Classification
 from twin.errors import TwinError
@@ -82,6 +83,7 @@ ROUTE_RIGHTS: tuple[tuple[str, Right | None], ...] = (
 )
 
 DASH_CALLBACKS = "/_dash-update-component"
+DASH_SHELL_RULE = "/<path:path>"  # Dash's catch-all: its page shell for any path, so each screen can route itself
 
 #: Every server-side Dash callback, by the property it fills (``id.property``), and the right its data takes:
 #: a callback request needs the rights of all its outputs, on top of ``/_dash-``'s. An output not listed
@@ -205,6 +207,33 @@ def refusal_page(status: int, title: str, line: str) -> flask.Response:
     return response
 
 
+def not_found(path: str, screens: Collection[str]) -> flask.Response:
+    """The one-line 404 for a path nothing here serves: JSON on the API and for scripts, a page for a browser."""
+    shown = path[:120]
+    if path.startswith("/api/"):
+        return _refuse(404, f"there is no API route {flask.request.method} {shown}; "
+                            f"GET /api/v1/openapi.json lists the routes there are")
+    if not _wants_page():
+        return _refuse(404, f"there is nothing at {flask.request.method} {shown}; reload the page")
+    known = ", ".join(sorted(screens))
+    return refusal_page(404, "找不到 Not found", f"there is no page at {shown}; the screens are {known}")
+
+
+def _only_the_shell_serves(path: str, screens: Collection[str]) -> bool:
+    """Whether nothing but Dash's catch-all page shell would answer this request: no route of ours, and not
+    one of the screens (Dash would answer any path with the shell and a 200)."""
+    if path in screens:
+        return False
+    rule = flask.request.url_rule
+    if rule is None and isinstance(flask.request.routing_exception, MethodNotAllowed):
+        try:  # e.g. a POST to a path only the shell answers (for GET): as absent as a GET to it
+            rule, _ = flask.current_app.url_map.bind_to_environ(flask.request.environ).match(
+                method="GET", return_rule=True)
+        except HTTPException:
+            return False
+    return rule is not None and rule.rule == DASH_SHELL_RULE
+
+
 def _refuse(status: int, message: str) -> flask.Response:
     response = flask.jsonify(error=message)
     response.status_code = status
@@ -256,8 +285,12 @@ def content_security_policy(script_hashes: list[str]) -> str:
     ))
 
 
-def register(server: flask.Flask, services: Services, script_hashes: Callable[[], list[str]]) -> None:
-    """Check every request before its route runs, and set the security headers on every answer."""
+def register(server: flask.Flask, services: Services, script_hashes: Callable[[], list[str]],
+             screens: Collection[str] = ("/",)) -> None:
+    """Check every request before its route runs, and set the security headers on every answer.
+
+    ``screens`` are the paths of Dash's screens (``views.pages.PAGES``): any other path that only Dash's page
+    shell would answer is a 404, once the one asking is known (without credentials, the sign-in or a 401)."""
     policy: list[str] = []
 
     def gate() -> flask.Response | None:
@@ -267,15 +300,17 @@ def register(server: flask.Flask, services: Services, script_hashes: Callable[[]
             who = _identify(services)
         except NotSignedIn as exc:
             if right is None:
-                return None
+                return not_found(path, screens) if _only_the_shell_serves(path, screens) else None
             return _refuse(401, str(exc))
         flask.g.principal = who
-        if right is None:
-            return None
-        if who is None:
+        if right is not None and who is None:
             if _wants_page():
                 return flask.redirect(f"{SIGNIN_PATH}?next={quote(path)}")
             return _refuse(401, "sign in, or send an API token as 'Authorization: Bearer TOKEN'")
+        if _only_the_shell_serves(path, screens):
+            return not_found(path, screens)
+        if right is None:
+            return None
         if not right.allows(who):
             return deny(who, right)
         if flask.request.method not in SAFE_METHODS and not _csrf_ok():

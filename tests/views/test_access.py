@@ -371,3 +371,58 @@ def test_a_script_of_dash_that_does_not_exist_is_404(services, signed_in):
         response = client.get(path)
         assert response.status_code == 404, (path, response.data[:200])
         assert response.json["error"] == f"there is no script at {path}; reload the page"
+
+
+def _screens() -> list[str]:
+    from views.pages import PAGES
+
+    return [p.path for p in PAGES if p.path is not None]
+
+
+@pytest.mark.parametrize("path", ["/signout", "/signin/x", "/vendor/x", "/vendor/deckgl/x", "/assets/nope.js",
+                                  "/nope", "/overview/x", "/admin/"])
+def test_a_page_path_nothing_serves_is_a_404_page_with_a_way_out_not_the_app_shell(services, path):
+    page = client_as(services, *VIEWER_ROLES).get(path)
+    assert page.status_code == 404, page.data[:200]
+    assert _refusal(page) == f"there is no page at {path}; the screens are {', '.join(sorted(_screens()))}"
+    assert 'id="home-link" href="/"' in page.data.decode() and "_dash-renderer" not in page.data.decode()
+
+
+@pytest.mark.parametrize(("method", "path", "error"), [
+    ("GET", "/api/v1/nope", "there is no API route GET /api/v1/nope; GET /api/v1/openapi.json lists the routes there "
+                            "are"),
+    ("POST", "/api/v1/nope", "there is no API route POST /api/v1/nope; GET /api/v1/openapi.json lists the routes "
+                             "there are"),
+    ("GET", "/api/v1/layers/x/data/more", "there is no API route GET /api/v1/layers/x/data/more; GET "
+                                          "/api/v1/openapi.json lists the routes there are"),
+    ("GET", "/_dash-nope", "there is nothing at GET /_dash-nope; reload the page"),
+    ("POST", "/nope", "there is nothing at POST /nope; reload the page"),
+])
+def test_an_api_or_script_path_nothing_serves_is_a_one_line_json_404(services, method, path, error):
+    response = client_as(services, *VIEWER_ROLES).open(path, method=method)
+    assert response.status_code == 404, response.data[:200]
+    assert response.json == {"error": error}
+
+
+def test_every_screen_and_a_real_route_with_the_wrong_method_are_still_served(services):
+    client = client_as(services, *VIEWER_ROLES)
+    for path in _screens():
+        assert client.get(path).status_code == 200, path
+    wrong = client.post("/api/v1/me")  # the route is there, for GET
+    assert wrong.status_code == 405 and wrong.json["error"].startswith("Method Not Allowed: ")
+
+
+def test_without_credentials_an_unknown_path_is_404_only_where_anyone_may_look(services):
+    client = client_as(services)
+    for path in ("/signin/x", "/vendor/x", "/assets/nope.js", "/signout"):
+        page = client.get(path)
+        assert page.status_code == 404 and _refusal(page).startswith(f"there is no page at {path}; "), path
+        assert 'id="signin-link"' in page.data.decode()
+    assert client.get("/api/v1/nope").status_code == 401  # what exists behind the gate is not told to strangers
+    assert client.get("/nope").headers["Location"] == "/signin?next=/nope"
+
+
+def test_a_guest_gets_the_404_page_with_sign_in_and_the_map(guest_services):
+    page = client_as(guest_services).get("/nope")
+    assert page.status_code == 404
+    assert 'id="signin-link"' in page.data.decode() and 'id="home-link"' in page.data.decode()
