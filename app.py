@@ -11,7 +11,7 @@ from pathlib import Path
 import dash
 import flask
 from dash.exceptions import DependencyException
-from werkzeug.exceptions import HTTPException, NotFound
+from werkzeug.exceptions import HTTPException, NotFound, RequestEntityTooLarge
 
 from twin.errors import TwinError
 from twin.services import Services
@@ -57,6 +57,8 @@ def create_app(services: Services) -> dash.Dash:
         if isinstance(exc, HTTPException):  # 404s and the like: one line, as JSON or (for a browser) a page
             if exc.code is not None and exc.code < 400:  # a redirect werkzeug's routing asks for
                 return exc.get_response()
+            if isinstance(exc, RequestEntityTooLarge):  # a body without Content-Length, over the limit as read
+                return access_gate.too_large(flask.request.path, services)
             if isinstance(exc, NotFound) and exc.description == NotFound.description:  # nothing at this path
                 return access_gate.not_found(flask.request.path, screens)
             line = f"{exc.name}: {exc.description}".replace("\n", " ")

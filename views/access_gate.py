@@ -35,6 +35,8 @@ CSRF_HEADER = "X-CSRFToken"
 CSRF_FIELD = "csrf_token"
 SIGNIN_PATH = "/signin"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+MAX_BODY_MB = 1  # a form, a JSON body or a Dash callback; IFC uploads take their own limit (TWIN_BIM_MAX_MB)
+UPLOAD_PATH = "/api/v1/bim/uploads"
 
 
 @dataclass(frozen=True)
@@ -219,6 +221,20 @@ def not_found(path: str, screens: Collection[str]) -> flask.Response:
     return refusal_page(404, "找不到 Not found", f"there is no page at {shown}; the screens are {known}")
 
 
+def body_limit_mb(path: str, services: Services) -> int:
+    """The largest request body ``path`` takes, in MB (1 MiB = 1,048,576 bytes)."""
+    return services.settings.bim_max_mb if path == UPLOAD_PATH else MAX_BODY_MB
+
+
+def too_large(path: str, services: Services) -> flask.Response:
+    """The one-line 413 for a body over the route's limit."""
+    limit = body_limit_mb(path, services)
+    declared = flask.request.content_length
+    size = f"{declared / 2**20:,.1f} MB" if declared is not None else "over the limit"
+    hint = " (TWIN_BIM_MAX_MB)" if path == UPLOAD_PATH else f"; IFC files go to POST {UPLOAD_PATH}"
+    return _refuse(413, f"the request body to {path[:120]} is {size}; it takes at most {limit} MB{hint}")
+
+
 def _only_the_shell_serves(path: str, screens: Collection[str]) -> bool:
     """Whether nothing but Dash's catch-all page shell would answer this request: no route of ours, and not
     one of the screens (Dash would answer any path with the shell and a 200)."""
@@ -292,9 +308,14 @@ def register(server: flask.Flask, services: Services, script_hashes: Callable[[]
     ``screens`` are the paths of Dash's screens (``views.pages.PAGES``): any other path that only Dash's page
     shell would answer is a 404, once the one asking is known (without credentials, the sign-in or a 401)."""
     policy: list[str] = []
+    server.config["MAX_CONTENT_LENGTH"] = MAX_BODY_MB * 2**20  # what the gate lifts for IFC uploads only
 
     def gate() -> flask.Response | None:
         path = flask.request.path
+        limit = body_limit_mb(path, services) * 2**20
+        flask.request.max_content_length = limit  # read before anything reads the body (Flask >= 3.1)
+        if (flask.request.content_length or 0) > limit:
+            return too_large(path, services)
         right = right_for(path)
         try:
             who = _identify(services)

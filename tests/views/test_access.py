@@ -10,6 +10,7 @@ import pytest
 
 from app import create_app
 from tests.conftest import VIEWER_ROLES, client_as, token_for
+from twin.bim_jobs import INCOMING
 from twin.permissions import Grant, Role
 from twin.services import open_services
 from twin.settings import load_settings
@@ -426,3 +427,43 @@ def test_a_guest_gets_the_404_page_with_sign_in_and_the_map(guest_services):
     page = client_as(guest_services).get("/nope")
     assert page.status_code == 404
     assert 'id="signin-link"' in page.data.decode() and 'id="home-link"' in page.data.decode()
+
+
+TWO_MB = b'{"name": "' + b"x" * (2 * 2**20) + b'"}'
+
+
+@pytest.mark.parametrize(("roles", "path"), [(("admin",), "/api/v1/users"), (("admin",), "/api/v1/tokens"),
+                                             (VIEWER_ROLES, "/_dash-update-component"), ((), "/signin")])
+def test_a_body_over_1_mb_is_a_one_line_413_before_any_route_reads_it(services, roles, path):
+    response = client_as(services, *roles).post(path, data=TWO_MB, content_type="application/json")
+    assert response.status_code == 413, response.data[:200]
+    assert response.json == {"error": f"the request body to {path} is 2.0 MB; it takes at most 1 MB; IFC files go "
+                                      f"to POST /api/v1/bim/uploads"}
+
+
+@pytest.mark.parametrize("role", ["planner", "gis_admin"])
+def test_an_ifc_upload_over_1_mb_is_taken_up_to_its_own_limit(services, role):
+    body = b"ISO-10303-21;\n" + b"/* padding */\n" * (2 * 2**20 // 14)
+    response = client_as(services, role).post("/api/v1/bim/uploads?name=big.ifc", data=body,
+                                              content_type="application/octet-stream")
+    assert response.status_code == 202, response.data[:200]
+    assert response.json["bytes"] == len(body) > 2**20
+
+
+def test_an_ifc_upload_over_twin_bim_max_mb_is_a_one_line_413_declared_or_chunked(city_dir):
+    small = open_services(load_settings(data=city_dir, bim_max_mb=1))
+    try:
+        client = client_as(small, "planner")
+        declared = client.post("/api/v1/bim/uploads?name=big.ifc", data=b"x" * (3 * 2**19),
+                               content_type="application/octet-stream")
+        chunked = client.post("/api/v1/bim/uploads?name=big.ifc", input_stream=io.BytesIO(b"x" * (3 * 2**19)),
+                              content_type="application/octet-stream", headers={"Transfer-Encoding": "chunked"},
+                              environ_overrides={"wsgi.input_terminated": True})  # as a server passes it on
+    finally:
+        small.close()
+    assert declared.status_code == chunked.status_code == 413
+    assert declared.json == {"error": "the request body to /api/v1/bim/uploads is 1.5 MB; it takes at most 1 MB "
+                                      "(TWIN_BIM_MAX_MB)"}
+    assert chunked.json == {"error": "the request body to /api/v1/bim/uploads is over the limit; it takes at most "
+                                     "1 MB (TWIN_BIM_MAX_MB)"}
+    assert not any((city_dir / INCOMING).iterdir())  # what was read of it is gone
