@@ -3,7 +3,9 @@
 Every sign-in, every account and token change, every export and every view of sensitive data is one
 record. The database itself refuses to change or delete a record (triggers installed by the migration
 ``0002_access``), so not even a bug here can rewrite the past. Records are bounded: a target is cut to
-300 characters and a detail to 4 KB of JSON.
+300 characters and a detail to 4 KB of JSON. What a client can repeat at will (a refused request) goes
+through an :class:`AuditThrottle`: one record per minute for the same who, where and what, which counts
+the ones held back.
 
 >>> log = AuditLog(live)                                                   # doctest: +SKIP
 >>> log.record(actor="chen", actor_kind="user", action="export", target="residents.csv")  # doctest: +SKIP
@@ -15,7 +17,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+import threading
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -127,3 +130,54 @@ class AuditLog:
         with self.live.read() as conn:
             rows = conn.execute(query.order_by(c.at.desc(), c.id.desc()).limit(limit)).all()
         return [_record(r) for r in rows]
+
+
+class AuditThrottle:
+    """At most one record per ``key`` in each ``window``: the records held back within it are counted, and
+    the next record written for that key says how many in its detail (``"suppressed": n``).
+
+    Kept in memory, per process: each server process writes its own record per window. At most ``max_keys``
+    keys are remembered; past that the quiet ones (whose window has passed) are forgotten first, then the
+    oldest, whose held-back count is then lost.
+
+    >>> throttle = AuditThrottle(log)                                        # doctest: +SKIP
+    >>> throttle.record(("chen", "/api/v1/users"), actor="chen", actor_kind="user", action="access.denied",
+    ...                 target="/api/v1/users", outcome="denied")            # doctest: +SKIP
+    True
+    """
+
+    def __init__(self, log: AuditLog, *, window: timedelta = timedelta(minutes=1), max_keys: int = 10_000,
+                 clock: Callable[[], datetime] | None = None) -> None:
+        self.log = log
+        self.window = window
+        self.max_keys = max_keys
+        self._clock = clock or (lambda: _now())
+        self._seen: dict[tuple[str, ...], tuple[datetime, int]] = {}  # key: when last written, held back since
+        self._lock = threading.Lock()
+
+    def record(self, key: tuple[str, ...], *, detail: Mapping[str, Any] | None = None, **fields: Any) -> bool:
+        """Write the record (``fields`` as :meth:`AuditLog.record` takes them) unless one with the same ``key``
+        was written within the window; whether it was written."""
+        at = self._clock()
+        with self._lock:
+            seen = self._seen.get(key)
+            if seen is not None and at - seen[0] < self.window:
+                self._seen[key] = (seen[0], seen[1] + 1)
+                return False
+            self._seen[key] = (at, 0)
+            if len(self._seen) > self.max_keys:
+                self._forget(at)
+        held_back = seen[1] if seen is not None else 0
+        if held_back:
+            detail = {**(detail or {}), "suppressed": held_back}
+        self.log.record(at=at, detail=detail, **fields)
+        return True
+
+    def _forget(self, at: datetime) -> None:
+        quiet = [k for k, (when, held) in self._seen.items() if held == 0 and at - when >= self.window]
+        for k in quiet:
+            del self._seen[k]
+        excess = len(self._seen) - self.max_keys
+        if excess > 0:
+            for k in sorted(self._seen, key=lambda k: self._seen[k][0])[:excess]:
+                del self._seen[k]

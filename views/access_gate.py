@@ -5,6 +5,8 @@ signed-in session (the ``twin_session`` cookie), or, on a server started with ``
 Then the right its route needs, looked up in :data:`ROUTE_RIGHTS`, is checked against the permission table
 (``twin.permissions``). Routes never check rights themselves. A browser without a session is sent to the
 sign-in page; an API call without credentials gets 401, and one without the right 403, each with one line.
+Each refusal of a known caller is audited (``access.denied``), once a minute per caller, address, path and
+right: the refusals held back in between are counted into the next record.
 
 Writes made with a session cookie carry the session's CSRF token: Dash's renderer sends the ``_csrf_token``
 cookie back as the ``X-CSRFToken`` header, and forms carry it as a field. Every answer gets the security
@@ -24,6 +26,7 @@ import flask
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from cim.tables import Classification
+from twin.audit import AuditThrottle
 from twin.errors import TwinError
 from twin.layer_service import LayerService
 from twin.permissions import AccessDenied, Action, NotSignedIn, Principal
@@ -309,6 +312,7 @@ def register(server: flask.Flask, services: Services, script_hashes: Callable[[]
     shell would answer is a 404, once the one asking is known (without credentials, the sign-in or a 401)."""
     policy: list[str] = []
     server.config["MAX_CONTENT_LENGTH"] = MAX_BODY_MB * 2**20  # what the gate lifts for IFC uploads only
+    denials = AuditThrottle(services.audit)  # a refused URL asked for again and again: one record a minute
 
     def gate() -> flask.Response | None:
         path = flask.request.path
@@ -346,8 +350,9 @@ def register(server: flask.Flask, services: Services, script_hashes: Callable[[]
         return None
 
     def deny(who: Principal, right: Right) -> flask.Response:
-        services.audit.record(actor=who.name, actor_kind=who.kind, action="access.denied",
-                              target=flask.request.path, outcome="denied", ip=client_address())
+        path, ip, needs = flask.request.path, client_address(), f"{right.action or 'any action'} on {right.data} data"
+        denials.record((who.kind, who.name, ip, path, needs), actor=who.name, actor_kind=who.kind,
+                       action="access.denied", target=path, outcome="denied", ip=ip, detail={"needs": needs})
         if _wants_page():  # never a redirect: the page it would send to may be refused as well
             return refusal_page(403, "无权访问 Not permitted",
                                 f"{right.reason(who)}, so {flask.request.path[:120]} is not shown; ask an admin "

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from twin.audit import MAX_DETAIL_BYTES, TRUNCATED, AuditError, AuditLog, since_of
+from twin.audit import MAX_DETAIL_BYTES, TRUNCATED, AuditError, AuditLog, AuditThrottle, since_of
 from twin.live_schema import audit as audit_table
 from twin.live_store import LiveStore
 from twin.manifest import now
@@ -129,3 +129,49 @@ def test_a_since_past_the_first_or_last_day_is_refused_in_one_line(text):
 def test_a_limit_out_of_bounds_is_refused(log):
     with pytest.raises(AuditError, match="limit must be from 1 to 100,000, not 0"):
         log.query(limit=0)
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.at = datetime(2026, 11, 29, 8, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.at
+
+    def tick(self, seconds: float) -> None:
+        self.at += timedelta(seconds=seconds)
+
+
+def _deny(throttle: AuditThrottle, path: str) -> bool:
+    return throttle.record(("chen", path), actor="chen", actor_kind="user", action="access.denied", target=path,
+                           outcome="denied", detail={"needs": "manage_users on internal data"})
+
+
+def test_a_throttle_writes_one_record_a_minute_per_key_and_counts_the_rest_into_the_next(log):
+    clock = _Clock()
+    throttle = AuditThrottle(log, clock=clock)
+    written = []
+    for _ in range(5):
+        written.append(_deny(throttle, "/api/v1/users"))
+        clock.tick(10)
+    assert written == [True, False, False, False, False]
+    assert _deny(throttle, "/api/v1/audit")  # another key is not held back
+    clock.tick(20)  # 60 s after the first
+    assert _deny(throttle, "/api/v1/users") and not _deny(throttle, "/api/v1/users")
+    records = log.query(action="access.denied")
+    assert [(r.target, r.detail, r.at - records[-1].at) for r in reversed(records)] == [
+        ("/api/v1/users", {"needs": "manage_users on internal data"}, timedelta(0)),
+        ("/api/v1/audit", {"needs": "manage_users on internal data"}, timedelta(seconds=50)),
+        ("/api/v1/users", {"needs": "manage_users on internal data", "suppressed": 4}, timedelta(seconds=70)),
+    ]
+
+
+def test_a_throttle_past_its_keys_forgets_the_oldest_and_its_count(log):
+    clock = _Clock()
+    throttle = AuditThrottle(log, clock=clock, max_keys=1)
+    assert _deny(throttle, "/a") and not _deny(throttle, "/a")  # /a holds one back
+    clock.tick(1)
+    assert _deny(throttle, "/b")  # /a forgotten to make room
+    clock.tick(1)
+    assert _deny(throttle, "/a")  # written at once, and what /a held back is lost
+    assert [(r.target, r.detail.get("suppressed")) for r in log.query()] == [("/a", None), ("/b", None), ("/a", None)]

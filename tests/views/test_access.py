@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -467,3 +468,16 @@ def test_an_ifc_upload_over_twin_bim_max_mb_is_a_one_line_413_declared_or_chunke
     assert chunked.json == {"error": "the request body to /api/v1/bim/uploads is over the limit; it takes at most "
                                      "1 MB (TWIN_BIM_MAX_MB)"}
     assert not any((city_dir / INCOMING).iterdir())  # what was read of it is gone
+
+
+def test_a_refused_url_asked_for_again_and_again_is_audited_once_a_minute_with_the_count(services, monkeypatch):
+    client = client_as(services, "analyst")
+    assert [client.get("/api/v1/users").status_code for _ in range(5)] == [403] * 5
+    assert client.get("/api/v1/audit").status_code == 403
+    later = datetime.now(UTC) + timedelta(seconds=61)
+    monkeypatch.setattr("twin.audit._now", lambda: later)
+    assert client.get("/api/v1/users").status_code == 403
+    denied = [(r.target, r.detail) for r in reversed(services.audit.query(action="access.denied"))]
+    assert denied == [("/api/v1/users", {"needs": "manage_users on internal data"}),
+                      ("/api/v1/audit", {"needs": "read_audit on internal data"}),
+                      ("/api/v1/users", {"needs": "manage_users on internal data", "suppressed": 4})]
