@@ -481,3 +481,86 @@ def test_a_refused_url_asked_for_again_and_again_is_audited_once_a_minute_with_t
     assert denied == [("/api/v1/users", {"needs": "manage_users on internal data"}),
                       ("/api/v1/audit", {"needs": "read_audit on internal data"}),
                       ("/api/v1/users", {"needs": "manage_users on internal data", "suppressed": 4})]
+
+
+#: One concrete request for each prefix of ROUTE_RIGHTS: a GET for what reads, a POST for what writes (a body
+#: the route refuses for its content is fine: it got past the gate). ``None`` stands for a Dash script's path.
+SWEEP: tuple[tuple[str, str, str | None, bytes | None], ...] = (
+    ("/signin", "GET", "/signin", None),
+    ("/signout", "POST", "/signout", b""),
+    ("/assets/", "GET", "/assets/style.css", None),
+    ("/_dash-component-suites/", "GET", None, None),
+    ("/vendor/", "GET", "deck", None),
+    ("/_favicon.ico", "GET", "/_favicon.ico", None),
+    ("/api/v1/openapi.json", "GET", "/api/v1/openapi.json", None),
+    ("/api/v1/me", "GET", "/api/v1/me", None),
+    ("/api/v1/audit", "GET", "/api/v1/audit", None),
+    ("/api/v1/users", "GET", "/api/v1/users", None),
+    ("/api/v1/users", "POST", "/api/v1/users", b"{}"),
+    ("/api/v1/tokens", "GET", "/api/v1/tokens", None),
+    ("/api/v1/tokens", "POST", "/api/v1/tokens", b"{}"),
+    ("/api/v1/jobs", "GET", "/api/v1/jobs", None),
+    ("/api/v1/store", "GET", "/api/v1/store", None),
+    ("/api/v1/tables/", "GET", "/api/v1/tables/buildings.csv", None),
+    ("/api/v1/bim/uploads", "POST", "/api/v1/bim/uploads?name=tiny.ifc", b"ISO-10303-21;\nEND-ISO-10303-21;\n"),
+    ("/api/v1/", "GET", "/api/v1/layers", None),
+    ("/admin", "GET", "/admin", None),
+    ("/_dash-", "GET", "/_dash-layout", None),
+    ("/", "GET", "/overview", None),
+)
+
+
+def _refused(response) -> bool:
+    """401 or 403, or (a browser without a session) the way to the sign-in page."""
+    return response.status_code in (401, 403) or (
+        response.status_code == 302 and response.headers["Location"].startswith("/signin?next="))
+
+
+def _sweep_paths(services) -> list[tuple[str, str, str, bytes | None]]:
+    from views import vendor
+
+    shell = client_as(services, *VIEWER_ROLES).get("/").data.decode()
+    script = re.search(r'src="(/_dash-component-suites/[^"]+)"', shell).group(1)
+    concrete = {None: script, "deck": vendor.deck_bundle().url}
+    return [(prefix, method, concrete.get(path, path), body) for prefix, method, path, body in SWEEP]
+
+
+def test_the_sweep_covers_every_route_prefix_with_a_path_that_falls_under_it(services):
+    from views.access_gate import ROUTE_RIGHTS, right_for
+
+    assert [p for p, _ in ROUTE_RIGHTS] == list(dict.fromkeys(p for p, *_ in SWEEP))
+    rights = dict(ROUTE_RIGHTS)
+    for prefix, _method, path, _body in _sweep_paths(services):
+        assert right_for(path.partition("?")[0]) == rights[prefix], (prefix, path)
+
+
+def _table_allows(rights, right) -> bool:
+    """What the permission table itself says of a caller with ``rights`` (a RoleRights) and a route's right,
+    read straight from the table: the action among its actions, the data no more closed than its clearance."""
+    from cim.tables import Classification
+
+    order = list(Classification)  # public < internal < sensitive
+    return ((right.action is None or right.action in rights.actions)
+            and order.index(right.data) <= order.index(rights.clearance))
+
+
+def test_every_role_a_guest_and_no_one_get_exactly_what_the_permission_table_says_on_every_route(
+        services, guest_services):
+    from twin.permissions import GUEST_RIGHTS, PERMISSIONS
+    from views.access_gate import ROUTE_RIGHTS
+
+    routes = dict(ROUTE_RIGHTS)
+    callers = [(role.value, client_as(services, role.value, department="城管委"), PERMISSIONS[role])
+               for role in PERMISSIONS]
+    callers += [("guest", client_as(guest_services), GUEST_RIGHTS), ("no one", client_as(services), None)]
+    wrong = []
+    for who, client, rights in callers:
+        for prefix, method, path, body in _sweep_paths(services):
+            right = routes[prefix]
+            allowed = right is None or (rights is not None and _table_allows(rights, right))
+            response = client.open(path, method=method, data=body, content_type="application/json")
+            assert response.status_code < 500, (who, method, path, response.data[:200])
+            if _refused(response) == allowed:
+                wrong.append(f"{who} {method} {path}: {response.status_code}, the table says "
+                             f"{'allowed' if allowed else 'refused'}")
+    assert wrong == []
