@@ -17,6 +17,7 @@ the three tables go live together, or not at all.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -194,12 +195,14 @@ class CityBase:
 
 def ingest_ifc(store: CityStore, path: Path, *, anchor: Anchor | None = None, crs: str | None = None,
                num_threads: int | None = None, progress: Callable[[str, float], None] | None = None,
-               city: CityBox = WUHAN, converted: ConvertedFile | None = None) -> list[dict]:
+               city: CityBox = WUHAN, converted: ConvertedFile | None = None, name: str | None = None) -> list[dict]:
     """Ingest one IFC file; one JSON-ready report per building. Raises :class:`BimError` and writes nothing
-    if the file is refused."""
+    if the file is refused. ``name`` is the file's name as its owner knows it (an upload is kept under another)."""
     say = progress or (lambda _t, _s: None)
     path = Path(path)
     converted = converted or convert_file(path, anchor=anchor, crs=crs, num_threads=num_threads, progress=say)
+    if name:
+        converted = dataclasses.replace(converted, path=converted.path.with_name(name))
     check_in_city(converted, city)
     say("linking to the city base", 0.96)
     base = CityBase.of_store(store)

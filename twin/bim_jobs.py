@@ -49,7 +49,8 @@ def run_bim_ingest(context: JobContext, params: dict[str, Any], progress: Progre
         anchor = Anchor.parse(str(params["anchor"]), rotation=params.get("rotation"), crs=params.get("crs"))
     try:
         reports = ingest_ifc(context.store, path, anchor=anchor, crs=None if anchor else params.get("crs"),
-                             progress=lambda text, share: progress(min(share, 0.99), text))
+                             progress=lambda text, share: progress(min(share, 0.99), text),
+                             name=str(params.get("name") or path.name))
     except BimError as exc:
         path.unlink(missing_ok=True)
         raise BimError(str(exc).replace(str(path), str(params.get("name") or path.name))) from None

@@ -18,7 +18,7 @@ from dash import ClientsideFunction, Input, Output, dcc, html
 
 from twin.permissions import ROLE_LABELS, Role
 from twin.services import Services
-from views import admin_page, layers_page, map_page, overview_page
+from views import admin_page, bim_page, layers_page, map_page, overview_page
 from views.access_gate import CSRF_FIELD, SIGNIN_PATH, layers_for, may_open, viewer
 from views.map_state import INITIAL_VIEW, data_url, first_view, parse_state
 
@@ -52,7 +52,7 @@ PAGES: tuple[Page, ...] = (
     Page(MAP_PATH, "一屏统览", "Map", map_page.layout),
     Page(None, "事件", "Events", coming="arrives with the events issue (report → dispatch → closure)"),
     Page("/layers", "图层", "Layers", layers_page.layout),
-    Page(None, "BIM", "BIM", coming="arrives with the IFC buildings issue (models placed in the city)"),
+    Page("/bim", "建筑模型", "BIM", bim_page.layout),
     Page("/admin", "管理", "Admin", admin_page.layout),
 )
 
