@@ -220,7 +220,7 @@ def not_found(path: str, screens: Collection[str]) -> flask.Response:
                             f"GET /api/v1/openapi.json lists the routes there are")
     if not _wants_page():
         return _refuse(404, f"there is nothing at {flask.request.method} {shown}; reload the page")
-    known = ", ".join(sorted(screens))
+    known = ", ".join(screens)  # in the navigation bar's order
     return refusal_page(404, "找不到 Not found", f"there is no page at {shown}; the screens are {known}")
 
 
