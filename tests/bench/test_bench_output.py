@@ -52,3 +52,11 @@ def test_bench_districts_checks_the_demo_city_against_real_district_boundaries()
     assert line["ours"] == 1.0  # laid out in the real boundaries, every building's code names its district
     assert line["datav_vs_datav"] == 1.0
     assert line["baseline_value"] < 1.0  # the generator's own districts are not the real ones
+
+
+def test_bench_bim_compares_a_conversion_with_the_bare_iterator():
+    lines = _run("bench.bim", "--files", "IfcOpenHouse_IFC4.ifc", "--big-storeys", "2", "--threads", "1")
+    assert [(line["bench"], line["file"]) for line in lines] == [("bim_convert", "IfcOpenHouse_IFC4.ifc"),
+                                                                 ("bim_convert", "office_block.ifc")]
+    assert lines[0]["elements"] == 34 and lines[1]["elements"] > 100
+    assert all(line["unit"] == "s" and line["peak_mb"] > 0 and line["glb_mb"] > 0 for line in lines)

@@ -44,10 +44,10 @@ def asking():
 
 def test_the_navigation_links_the_screens_there_are_and_names_the_ones_to_come(asking):
     items = pages.nav("/layers")
-    assert [text(i) for i in items] == ["总览 Overview", "一屏统览 Map", "事件 Events", "图层 Layers", "BIM",
+    assert [text(i) for i in items] == ["总览 Overview", "一屏统览 Map", "事件 Events", "图层 Layers", "建筑模型 BIM",
                                         "管理 Admin"]
     links = [i for i in items if getattr(i, "href", None)]
-    assert [i.href for i in links] == ["/overview", "/", "/layers", "/admin"]
+    assert [i.href for i in links] == ["/overview", "/", "/layers", "/bim", "/admin"]
     assert [i.className for i in links if "active" in i.className] == ["nav-item active"]
     coming = [i for i in items if not getattr(i, "href", None)]
     assert all(i.title.startswith("arrives with") for i in coming)
@@ -75,10 +75,10 @@ def test_the_admin_screen_says_where_the_state_is_kept(services, asking):
 
 
 @pytest.mark.parametrize(("roles", "screens"), [
-    (VIEWER_ROLES, ["/overview", "/", "/layers", "/admin"]),
-    (("analyst",), ["/overview", "/", "/layers"]),
-    (("admin",), ["/overview", "/", "/layers", "/admin"]),
-    ((), ["/overview", "/", "/layers"]),  # the guest
+    (VIEWER_ROLES, ["/overview", "/", "/layers", "/bim", "/admin"]),
+    (("analyst",), ["/overview", "/", "/layers", "/bim"]),
+    (("admin",), ["/overview", "/", "/layers", "/bim", "/admin"]),
+    ((), ["/overview", "/", "/layers", "/bim"]),  # the guest
 ])
 def test_the_navigation_offers_only_the_screens_the_user_may_open(asking, roles, screens):
     asking(*roles)
@@ -100,7 +100,7 @@ def test_the_top_bar_names_the_user_and_their_roles_or_shows_the_guest_banner(se
 
 def test_an_unknown_path_names_the_screens():
     assert text(pages.not_found("/nope")) == (
-        "No such screen There is no screen at /nope; the screens are /overview, /, /layers, /admin.")
+        "No such screen There is no screen at /nope; the screens are /overview, /, /layers, /bim, /admin.")
 
 
 def test_a_feature_panel_shows_a_buildings_details(services):
