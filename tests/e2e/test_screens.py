@@ -90,6 +90,6 @@ def test_the_layers_and_admin_screens(browser, server_url, services):
     page.get_by_role("link", name="管理 Admin").click()
     page.wait_for_selector("#jobs-table")
     assert "live.db" in page.locator(".screen").inner_text()
-    assert page.locator(".nav-item.coming").all_inner_texts() == ["事件 Events", "BIM"]
+    assert page.locator(".nav-item.coming").all_inner_texts() == ["事件 Events"]
     assert problems == []
     page.close()
