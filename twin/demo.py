@@ -44,11 +44,16 @@ class DemoResult:
     residents: int
     seconds: float
     models: int = 0  # IFC buildings (twin.demo_bim)
+    made_with: str | None = None  # a kept city made with other options than asked: the options it was made with
 
     def summary(self) -> str:
         if not self.built:
+            other = (f"; it was made with {self.made_with}, not the options asked for"
+                     if self.made_with else "")
+            rebuild = f"twin demo build --force --store {self.store}"
             return (f"kept the city already in {self.store} ({self.buildings:,} buildings, "
-                    f"{self.residents:,} residents); rebuild it with: twin demo build --force --store {self.store}")
+                    f"{self.residents:,} residents{other}); rebuild it with: {rebuild}"
+                    + (" and the options you want" if self.made_with else ""))
         models = f", {self.models} IFC models" if self.models else ""
         return (f"built {self.buildings:,} buildings{models} and {self.residents:,} residents in {self.seconds:.1f} s "
                 f"into {self.store}")
@@ -95,7 +100,14 @@ def build_demo(
     existing = store.entry("buildings") if store is not None else None
     if existing is not None and not force:
         residents = store.entry("residents")
-        return DemoResult(False, out, existing.rows, residents.rows if residents else 0, 0.0)
+        made = demo_options(store)
+        asked = DemoOptions(seed, str(scale), buildings)
+        made_with = None
+        if made is None:
+            made_with = "ingested data, not by the demo generator"
+        elif made != asked:
+            made_with = _note(made).removeprefix(WRITER).strip()
+        return DemoResult(False, out, existing.rows, residents.rows if residents else 0, 0.0, made_with=made_with)
     if store is None:
         CityStore.check_creatable(out)  # refuse a bad place before the work, and create nothing on failure
     real = real_districts(store) if store is not None else None

@@ -4,6 +4,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
+from tests.conftest import DEMO_SEED
 from twin import demo
 from twin.city_store import CityStore
 from twin.demo import DEMO_TABLES, build_demo
@@ -45,6 +46,17 @@ def test_building_again_keeps_the_city_and_what_was_written_into_it(city_dir):
     assert not result.built
     assert "kept the city already in" in result.summary() and "--force" in result.summary()
     assert store.require("residents") == ingested
+
+
+def test_building_again_with_other_options_says_which_options_the_kept_city_was_made_with(city_dir):
+    same = build_demo(city_dir, seed=DEMO_SEED, buildings=300)
+    assert not same.built and same.made_with is None and "made with" not in same.summary()
+    other = build_demo(city_dir, seed=DEMO_SEED + 1, buildings=300)
+    assert not other.built
+    assert other.made_with == f"--scale small --seed {DEMO_SEED} --buildings 300"
+    assert f"it was made with --scale small --seed {DEMO_SEED} --buildings 300, not the options asked for" \
+        in other.summary()
+    assert CityStore.open(city_dir).require("buildings").rows == 300
 
 
 def test_force_rebuilds_the_demo_tables_and_keeps_the_others_apart(city_dir):
