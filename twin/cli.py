@@ -472,13 +472,10 @@ def _grants(roles: tuple[str, ...], area: str | None, department: str | None, st
     from twin.drill_down import check_area
     from twin.permissions import Grant, Role, role_named
 
-    try:
-        named = [role_named(r) for r in roles]
-        handlers = Role.HANDLER in named
-        grants = [Grant(r, area=area, department=department if r is Role.HANDLER or not handlers else None)
-                  for r in named]
-    except ValueError as exc:
-        raise TwinError(str(exc)) from None
+    named = [role_named(r) for r in roles]  # a GrantError names what does not fit
+    handlers = Role.HANDLER in named
+    grants = [Grant(r, area=area, department=department if r is Role.HANDLER or not handlers else None)
+              for r in named]
     folder = load_settings(data=store).data
     if area is not None and CityStore.exists_at(folder):
         check_area(CityStore.open(folder), area)

@@ -115,13 +115,17 @@ def roles_with(action: Action) -> tuple[Role, ...]:
     return tuple(role for role in Role if action in PERMISSIONS[role].actions)
 
 
+class GrantError(TwinError):
+    """A role or grant that does not exist or does not fit its role; the message says how to fix it."""
+
+
 def role_named(name: str) -> Role:
-    """The role called ``name``, or a ValueError listing the roles there are."""
+    """The role called ``name``, or a :class:`GrantError` listing the roles there are."""
     try:
         return Role(name)
     except ValueError:
         known = ", ".join(f"{r.value} ({ROLE_LABELS[r]})" for r in Role)
-        raise ValueError(f"there is no role {name!r}; the roles are {known}") from None
+        raise GrantError(f"there is no role {name!r}; the roles are {known}") from None
 
 
 @dataclass(frozen=True)
@@ -144,14 +148,14 @@ class Grant:
             try:
                 level_of(self.area)
             except CodeError as exc:
-                raise ValueError(f"grant area {self.area!r} is not a unit code: {exc}") from None
+                raise GrantError(f"grant area {self.area!r} is not a unit code: {exc}") from None
         if self.role is Role.HANDLER and self.department is None:
-            raise ValueError("a handler grant needs a department (处置人员 work for one); name it with --department")
+            raise GrantError("a handler grant needs a department (处置人员 work for one); name it with --department")
         if self.role is not Role.HANDLER and self.department is not None:
-            raise ValueError(f"only handler grants name a department, {self.role} grants do not; "
+            raise GrantError(f"only handler grants name a department, {self.role} grants do not; "
                              f"leave out the department {self.department!r}")
         if self.department is not None and len(self.department) > MAX_DEPARTMENT:
-            raise ValueError(f"a department name has at most {MAX_DEPARTMENT} characters, "
+            raise GrantError(f"a department name has at most {MAX_DEPARTMENT} characters, "
                              f"not {len(self.department)}")
 
     def covers(self, area: str | None) -> bool:

@@ -16,6 +16,7 @@ from twin.permissions import (
     AccessDenied,
     Action,
     Grant,
+    GrantError,
     NotSignedIn,
     Principal,
     Role,
@@ -174,7 +175,7 @@ def test_the_departments_of_a_principal_are_those_of_its_grants():
     ],
 )
 def test_a_bad_grant_is_refused_in_one_line(kwargs, message):
-    with pytest.raises(ValueError, match=re.escape(message)) as caught:
+    with pytest.raises(GrantError, match=re.escape(message)) as caught:
         Grant(**kwargs)
     assert "\n" not in str(caught.value)
 
