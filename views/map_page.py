@@ -70,12 +70,24 @@ def panel(services: Services, picked: dict | None) -> html.Div:
     if picked.get("key") is not None:
         _, details = layers_for(services).find(layer, picked.get("variant"), str(picked["key"]))
     else:
-        details = layers_for(services).details(layer, picked.get("variant"), int(picked["index"]),
+        details = layers_for(services).details(layer, picked.get("variant"), _picked_index(picked),
                                           version=picked.get("version"))
     details = details_shown(details, who)
     if layer in LAYER_OF_LEVEL.values():
         return shown(details.key, details)
     return _in_its_place(services, details)
+
+
+class BadPick(TwinError):
+    """What the map says was picked names no feature (a hand-edited URL, say)."""
+
+
+def _picked_index(picked: dict) -> int:
+    index = picked.get("index")
+    if isinstance(index, bool) or not isinstance(index, int | str) or not str(index).isdigit():
+        raise BadPick(f"the map picked feature {str(index)[:20]!r} of layer {str(picked.get('layer'))[:40]!r}, "
+                      "which is not a feature number; click the feature again")
+    return int(index)
 
 
 def _in_its_place(services: Services, details: Details) -> html.Div:
@@ -94,7 +106,7 @@ def register_callbacks(app: dash.Dash, services: Services) -> None:
     def show_feature(picked: dict | None) -> html.Div:
         try:
             return panel(services, picked)
-        except (TwinError, TypeError, ValueError, KeyError) as exc:
+        except (TwinError, CodeError) as exc:  # a hand-edited URL: say what it names that is not there
             return error_panel(str(exc))
 
     @app.callback(Output("search-results", "children"), Output("search-hit", "data"),
@@ -105,7 +117,7 @@ def register_callbacks(app: dash.Dash, services: Services) -> None:
             return "", None
         try:
             result = search_shown(services.search.search(text or ""), principal())
-        except TwinError as exc:
+        except (TwinError, CodeError) as exc:  # a hand-edited URL: say what it names that is not there
             return error_panel(str(exc)), None
         hit = None
         if result.match is not None:

@@ -170,3 +170,20 @@ def test_the_map_panel_starts_at_the_area_and_refuses_a_unit_beyond_it(services)
             map_page.panel(services, {"unit": OUTSIDE})
         with pytest.raises(AccessDenied, match="may not view in"):
             map_page.panel(services, {"layer": "buildings", "key": _building_in(services, OUTSIDE)})
+
+
+def test_a_pick_that_names_no_feature_gets_a_message_naming_it_not_a_python_error(services):
+    import flask
+
+    from twin.permissions import Principal
+    from views import map_page
+
+    with flask.Flask("panel").test_request_context():
+        flask.g.principal = Principal("ana", "user", (Grant(Role.ANALYST),))
+        for picked in ({"layer": "buildings"}, {"layer": "buildings", "index": "x7"},
+                       {"layer": "buildings", "index": [1]}, {"layer": "buildings", "index": True}):
+            with pytest.raises(map_page.BadPick, match=r"^the map picked feature .* of layer 'buildings', which is "
+                                                       r"not a feature number; click the feature again$"):
+                map_page.panel(services, picked)
+        shown = map_page.panel(services, {"layer": "buildings", "index": "0"})
+        assert getattr(shown, "data-level") == "building"
