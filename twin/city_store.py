@@ -240,14 +240,17 @@ class CityStore:
 
     def read(
         self, kind: str, columns: Sequence[str] | None = None, *, entry: TableEntry | None = None,
-        where: tuple[str, str, object] | None = None,
+        where: tuple[str, str, object] | Sequence[tuple[str, str, object]] | None = None,
     ) -> pd.DataFrame:
         """The table of ``kind`` as it is now (or the version ``entry`` names): a GeoDataFrame for kinds with shapes.
-        ``where`` keeps only the rows that pass one test, e.g. ``("building_code", "==", code)``, reading only
-        the row groups that may hold them."""
+        ``where`` keeps only the rows that pass one test, e.g. ``("building_code", "==", code)``, or all of a
+        list of tests, reading only the row groups that may hold them."""
         _, spec, path = self._checked_path(kind, entry)
         cols = list(columns) if columns is not None else None
-        filters = [where] if where is not None else None
+        if where is None:
+            filters = None
+        else:
+            filters = [where] if isinstance(where[0], str) else list(where)
         try:
             if spec.geometry and (cols is None or "geometry" in cols):
                 return gpd.read_parquet(path, columns=cols, filters=filters)

@@ -376,4 +376,7 @@ def register(server: flask.Flask, services: Services, script_hashes: Callable[[]
         response.headers["Referrer-Policy"] = "same-origin"
         response.headers["Cross-Origin-Opener-Policy"] = "same-origin"
         response.headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
+        if "Cache-Control" not in response.headers and (response.status_code >= 400
+                                                         or response.mimetype == "application/json"):
+            response.headers["Cache-Control"] = "no-store"  # errors and JSON not marked otherwise are per caller
         return response

@@ -17,9 +17,10 @@ from twin.audit import since_of
 from twin.city_store import CityStore
 from twin.drill_down import UnknownArea, check_area
 from twin.errors import TwinError
-from twin.permissions import Grant, Role
+from twin.permissions import Grant, GrantError, Role
 from twin.services import Services
 from views.access_gate import client_address, principal
+from views.json_response import json_response
 
 MAX_BODY = 16_384
 Name = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
@@ -77,7 +78,7 @@ def grants_of(body: list[GrantBody], store: CityStore) -> list[Grant]:
     """The grants a body names; 400 for one that does not fit its role or names an area the city lacks."""
     try:
         grants = [Grant(g.role, area=g.area, department=g.department) for g in body]
-    except ValueError as exc:
+    except GrantError as exc:
         raise BadBody(str(exc).splitlines()[0]) from None
     for i, grant in enumerate(grants):
         if grant.area is not None:
@@ -88,12 +89,6 @@ def grants_of(body: list[GrantBody], store: CityStore) -> list[Grant]:
     return grants
 
 
-def _json(payload: Any, status: int = 200) -> flask.Response:
-    response = flask.Response(json.dumps(payload, ensure_ascii=False), status=status, mimetype="application/json")
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
-
 def register(server: flask.Flask, services: Services) -> None:
     def audit(action: str, target: str, **detail: Any) -> None:
         who = principal()
@@ -102,7 +97,7 @@ def register(server: flask.Flask, services: Services) -> None:
 
     @server.get("/api/v1/users")
     def list_users() -> flask.Response:
-        return _json({"users": [u.to_json() for u in services.users.list()]})
+        return json_response({"users": [u.to_json() for u in services.users.list()]})
 
     @server.post("/api/v1/users")
     def add_user() -> flask.Response:
@@ -110,7 +105,7 @@ def register(server: flask.Flask, services: Services) -> None:
         grants = grants_of(body.roles, services.store)
         user = services.users.add(body.name, password=body.password, grants=grants, display_name=body.display_name)
         audit("user.add", body.name, roles=[g.role.value for g in body.roles])
-        return _json(user.to_json(), 201)
+        return json_response(user.to_json(), 201)
 
     @server.post("/api/v1/users/<name>/disable")
     def disable_user(name: str) -> flask.Response:
@@ -118,11 +113,11 @@ def register(server: flask.Flask, services: Services) -> None:
             raise BadBody("a user name has at most 64 characters")
         services.users.disable(name)
         audit("user.disable", name)
-        return _json(services.users.get(name).to_json())
+        return json_response(services.users.get(name).to_json())
 
     @server.get("/api/v1/tokens")
     def list_tokens() -> flask.Response:
-        return _json({"tokens": [t.to_json() for t in services.tokens.list()]})
+        return json_response({"tokens": [t.to_json() for t in services.tokens.list()]})
 
     @server.post("/api/v1/tokens")
     def add_token() -> flask.Response:
@@ -131,7 +126,7 @@ def register(server: flask.Flask, services: Services) -> None:
         issued = services.tokens.add(body.name, grants=grants_of(body.roles, services.store),
                                      created_by=principal().name, expires_in=expires)
         audit("token.add", body.name, roles=list(issued.roles))
-        return _json({"name": issued.name, "roles": list(issued.roles), "token": issued.token}, 201)
+        return json_response({"name": issued.name, "roles": list(issued.roles), "token": issued.token}, 201)
 
     @server.get("/api/v1/audit")
     def read_audit() -> flask.Response:
@@ -150,4 +145,4 @@ def register(server: flask.Flask, services: Services) -> None:
             raise BadBody("limit must be a whole number from 1 to 5000")
         since = since_of(args["since"][:40]) if args.get("since") else None
         records = services.audit.query(user=user, since=since, action=action, limit=limit)
-        return _json({"records": [r.to_json() for r in records]})
+        return json_response({"records": [r.to_json() for r in records]})

@@ -11,7 +11,6 @@ import hashlib
 import json
 import time
 from collections.abc import Iterator
-from typing import Any
 
 import flask
 
@@ -23,6 +22,7 @@ from twin.errors import TwinError
 from twin.layer_service import Built, LayerService
 from twin.services import Services
 from views.access_gate import layers_for, principal
+from views.json_response import REVALIDATE, json_response
 from views.shown_data import details_shown, residents_shown, search_shown, unit_shown
 
 #: A keep-alive comment goes down an idle stream this often, so proxies and browsers keep it open.
@@ -58,19 +58,6 @@ def _int_arg(name: str, default: int, low: int, high: int) -> int:
     return value
 
 
-def _json(payload: Any, *, etag: str | None = None) -> flask.Response:
-    body = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
-    response = flask.Response(body, mimetype="application/json")
-    response.headers["Cache-Control"] = "no-cache"
-    if etag is not None:
-        response.set_etag(etag)
-        if etag in flask.request.if_none_match or f"{etag}:gzip" in flask.request.if_none_match:
-            response = flask.Response(status=304)
-            response.set_etag(etag)
-            response.headers["Cache-Control"] = "no-cache"
-    return response
-
-
 def _binary(built: Built) -> flask.Response:
     """A layer message, gzipped when the client takes gzip, with its version as the ETag."""
     packed = flask.request.accept_encodings["gzip"] > 0
@@ -96,14 +83,14 @@ def register(server: flask.Flask, services: Services) -> None:
     @server.get("/api/v1/me")
     def me() -> flask.Response:
         who = principal()
-        return _json({"name": who.name, "kind": who.kind, "roles": sorted(who.roles),
+        return json_response({"name": who.name, "kind": who.kind, "roles": sorted(who.roles),
                       "clearance": str(who.clearance), "guest": who.kind == "guest"})
 
     @server.get("/api/v1/layers")
     def list_layers() -> flask.Response:
         listing = layers().listing()
         digest = hashlib.sha256(json.dumps(listing, sort_keys=True).encode()).hexdigest()[:20]
-        return _json(listing, etag=digest)
+        return json_response(listing, cache=REVALIDATE, etag=digest)
 
     @server.get("/api/v1/layers/<layer_id>/data")
     def layer_data(layer_id: str) -> flask.Response:
@@ -116,7 +103,7 @@ def register(server: flask.Flask, services: Services) -> None:
     @server.get("/api/v1/layers/<layer_id>/features/<int:index>")
     def feature(layer_id: str, index: int) -> flask.Response:
         details = layers().details(layer_id, _arg("variant"), index, version=_arg("version"))
-        return _json(details_shown(details, principal()).to_json() | {"index": index})
+        return json_response(details_shown(details, principal()).to_json() | {"index": index})
 
     @server.get("/api/v1/layers/<layer_id>/features")
     def feature_by_key(layer_id: str) -> flask.Response:
@@ -124,7 +111,7 @@ def register(server: flask.Flask, services: Services) -> None:
         if not key:
             raise BadRequest("give the feature's key, e.g. ?key=42010200100502001002 for a building code")
         index, details = layers().find(layer_id, _arg("variant"), key)
-        return _json(details_shown(details, principal()).to_json() | {"index": index})
+        return json_response(details_shown(details, principal()).to_json() | {"index": index})
 
     @server.get("/api/v1/units/<code>")
     def unit(code: str) -> flask.Response:
@@ -138,23 +125,23 @@ def register(server: flask.Flask, services: Services) -> None:
             body["residents"] = None if found is None else {
                 "total": found.total, "rows": list(found.rows),
                 "classes": {k: str(v) for k, v in found.classes.items()}}
-        return _json(body)
+        return json_response(body)
 
     @server.get("/api/v1/addresses/search")
     def search_address() -> flask.Response:
         found = services.search.search(_arg("q", default="", limit=400) or "")
-        return _json(search_shown(found, principal()).to_json())
+        return json_response(search_shown(found, principal()).to_json())
 
     @server.get("/api/v1/jobs")
     def list_jobs() -> flask.Response:
         limit = _int_arg("limit", 50, 1, 500)
-        return _json({"jobs": [j.to_json() for j in services.jobs.recent(limit)]})
+        return json_response({"jobs": [j.to_json() for j in services.jobs.recent(limit)]})
 
     @server.get("/api/v1/jobs/<job_id>")
     def job(job_id: str) -> flask.Response:
         if len(job_id) > 64:
             raise BadRequest("a job id has at most 64 characters")
-        return _json(services.jobs.get(job_id).to_json())
+        return json_response(services.jobs.get(job_id).to_json())
 
     @server.get("/api/v1/store")
     def store() -> flask.Response:
@@ -165,7 +152,7 @@ def register(server: flask.Flask, services: Services) -> None:
             for source in table["sources"]:  # the file's name, not where it lay on the server
                 source["file"] = source["file"].replace("\\", "/").rsplit("/", 1)[-1]
             tables[kind] = table
-        return _json({"generation": manifest.generation, "tables": tables})
+        return json_response({"generation": manifest.generation, "tables": tables})
 
     @server.get("/api/v1/stream")
     def stream() -> flask.Response:
@@ -173,7 +160,7 @@ def register(server: flask.Flask, services: Services) -> None:
         events_for = feed.events_for(principal().clearance)  # topic -> the event name this viewer gets
         disconnected = flask.request.environ.get("waitress.client_disconnected", lambda: False)
         if not feed.open_stream():  # each stream holds a server thread: past the cap, answer and let it poll
-            response = _json({"error": f"all {feed.max_streams} live streams are taken; poll /api/v1/layers "
+            response = json_response({"error": f"all {feed.max_streams} live streams are taken; poll /api/v1/layers "
                                        f"instead, or close other tabs"})
             response.status_code = 503
             response.headers["Retry-After"] = "30"

@@ -26,6 +26,7 @@ from twin.bim_jobs import JOB_KIND, incoming_path, safe_name
 from twin.errors import NotFound, TwinError
 from twin.services import Services
 from views.access_gate import client_address, principal
+from views.json_response import json_response
 
 CHUNK = 1 << 20
 _MODEL_ID = re.compile(r"^[0-9A-Za-z_$]{1,64}$")
@@ -37,13 +38,6 @@ class UploadRefused(TwinError):
 
 class TooLarge(TwinError):
     status = 413
-
-
-def _json(payload, status: int = 200) -> flask.Response:
-    response = flask.Response(json.dumps(payload, ensure_ascii=False, separators=(",", ":")), status=status,
-                              mimetype="application/json")
-    response.headers["Cache-Control"] = "no-cache"
-    return response
 
 
 def _model_row(services: Services, model_id: str) -> pd.Series:
@@ -61,7 +55,7 @@ def register(server: flask.Flask, services: Services) -> None:
     @server.get("/api/v1/bim/models")
     def bim_models() -> flask.Response:
         if not services.store.has("bim_models"):
-            return _json({"models": []})
+            return json_response({"models": []})
         m = services.store.read("bim_models")
         out = []
         for _, r in m.iterrows():
@@ -73,7 +67,7 @@ def register(server: flask.Flask, services: Services) -> None:
                         "building_code": None if pd.isna(r["building_code"]) else r["building_code"],
                         "address": None if pd.isna(r["address"]) else r["address"],
                         "glb": glb_url(r["model_id"], r["glb"]), "ingested_at": r["ingested_at"]})
-        return _json({"models": out})
+        return json_response({"models": out})
 
     @server.get("/api/v1/bim/models/<model_id>.glb")
     def bim_glb(model_id: str) -> flask.Response:
@@ -92,15 +86,16 @@ def register(server: flask.Flask, services: Services) -> None:
 
     @server.get("/api/v1/bim/models/<model_id>/elements/<int:index>")
     def bim_element(model_id: str, index: int) -> flask.Response:
-        _model_row(services, model_id)
-        elements = services.store.read("bim_elements", where=("model_id", "==", model_id))
-        hit = elements[elements["index"] == index]
+        model = _model_row(services, model_id)
+        hit = services.store.read("bim_elements", where=[("model_id", "==", model_id), ("index", "==", index)])
         if not len(hit):
-            raise NotFound(f"model {model_id} has elements 0 to {len(elements) - 1}, not {index}")
+            raise NotFound(f"model {model_id} has elements 0 to {int(model['elements']) - 1}, not {index}")
         e = hit.iloc[0]
-        return _json({"model_id": model_id, "index": index, "global_id": e["global_id"], "ifc_class": e["ifc_class"],
-                      "kind": e["kind"], "name": None if pd.isna(e["name"]) else e["name"],
-                      "storey": None if pd.isna(e["storey"]) else e["storey"], "psets": json.loads(e["psets"])})
+        return json_response({"model_id": model_id, "index": index, "global_id": e["global_id"],
+                              "ifc_class": e["ifc_class"], "kind": e["kind"],
+                              "name": None if pd.isna(e["name"]) else e["name"],
+                              "storey": None if pd.isna(e["storey"]) else e["storey"],
+                              "psets": json.loads(e["psets"])})
 
     @server.post("/api/v1/bim/uploads")
     def bim_upload() -> flask.Response:
@@ -146,4 +141,4 @@ def register(server: flask.Flask, services: Services) -> None:
                                     title=f"IFC {name} → city", max_attempts=2)
         services.audit.record(actor=who.name, actor_kind=who.kind, action="store.ingest", target="bim_models",
                               ip=client_address(), detail={"file": name, "bytes": size, "job": job.id})
-        return _json({"job": job.to_json(), "bytes": size}, status=202)
+        return json_response({"job": job.to_json(), "bytes": size}, status=202)

@@ -24,6 +24,17 @@ def test_the_layer_list_names_every_layer_with_versions_and_answers_304_when_unc
     assert ids == list(services.layers.registry.ids)
     again = client.get("/api/v1/layers", headers={"If-None-Match": first.headers["ETag"]})
     assert again.status_code == 304 and again.data == b""
+    assert first.headers["Cache-Control"] == again.headers["Cache-Control"] == "no-cache"
+
+
+def test_answers_for_one_caller_are_never_kept_by_a_cache(client, services):
+    code = str(services.store.read("buildings", columns=["code"])["code"].iloc[0])
+    for url in ("/api/v1/me", f"/api/v1/units/{code}", "/api/v1/layers/buildings/features/0",
+                f"/api/v1/layers/buildings/features?key={code}", "/api/v1/addresses/search?q=江汉区",
+                "/api/v1/jobs", "/api/v1/store", "/api/v1/units/x"):
+        answer = client.get(url)
+        assert answer.mimetype == "application/json", url
+        assert answer.headers["Cache-Control"] == "no-store", url
 
 
 def test_a_layer_is_binary_gzipped_when_asked_and_304_with_its_version(client, services):
