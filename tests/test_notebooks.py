@@ -15,7 +15,7 @@ NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.i
 LAST_OUTPUT = {
     "01_population_layer.ipynb": "江汉区",  # the roll-up table names the districts
     "02_city_base.ipynb": "火星路1号  no candidate",  # the address that exists nowhere is left for review
-    "03_bim.ipynb": "湖北省武汉市",  # the demo's models took their buildings' standard addresses
+    "04_bim.ipynb": "湖北省武汉市",  # the demo's models took their buildings' standard addresses
 }
 
 
