@@ -104,7 +104,7 @@ def build_demo(
         asked = DemoOptions(seed, str(scale), buildings)
         made_with = None
         if made is None:
-            made_with = "ingested data, not by the demo generator"
+            made_with = "ingested buildings"
         elif made != asked:
             made_with = _note(made).removeprefix(WRITER).strip()
         return DemoResult(False, out, existing.rows, residents.rows if residents else 0, 0.0, made_with=made_with)

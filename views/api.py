@@ -84,7 +84,7 @@ def register(server: flask.Flask, services: Services) -> None:
     def me() -> flask.Response:
         who = principal()
         return json_response({"name": who.name, "kind": who.kind, "roles": sorted(who.roles),
-                      "clearance": str(who.clearance), "guest": who.kind == "guest"})
+                              "clearance": str(who.clearance), "guest": who.kind == "guest"})
 
     @server.get("/api/v1/layers")
     def list_layers() -> flask.Response:
@@ -160,9 +160,8 @@ def register(server: flask.Flask, services: Services) -> None:
         events_for = feed.events_for(principal().clearance)  # topic -> the event name this viewer gets
         disconnected = flask.request.environ.get("waitress.client_disconnected", lambda: False)
         if not feed.open_stream():  # each stream holds a server thread: past the cap, answer and let it poll
-            response = json_response({"error": f"all {feed.max_streams} live streams are taken; poll /api/v1/layers "
-                                       f"instead, or close other tabs"})
-            response.status_code = 503
+            response = json_response({"error": f"all {feed.max_streams} live streams are taken; poll "
+                                                f"/api/v1/layers instead, or close other tabs"}, 503)
             response.headers["Retry-After"] = "30"
             return response
 

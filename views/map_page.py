@@ -67,11 +67,12 @@ def panel(services: Services, picked: dict | None) -> html.Div:
     layer = str(picked.get("layer") or "")
     if not layer:
         return shown(str(picked["unit"]), None)
+    variant = _optional_text(picked.get("variant"))
     if picked.get("key") is not None:
-        _, details = layers_for(services).find(layer, picked.get("variant"), str(picked["key"]))
+        _, details = layers_for(services).find(layer, variant, str(picked["key"]))
     else:
-        details = layers_for(services).details(layer, picked.get("variant"), _picked_index(picked),
-                                          version=picked.get("version"))
+        details = layers_for(services).details(layer, variant, _picked_index(picked),
+                                               version=_optional_text(picked.get("version")))
     details = details_shown(details, who)
     if layer in LAYER_OF_LEVEL.values():
         return shown(details.key, details)
@@ -88,6 +89,10 @@ def _picked_index(picked: dict) -> int:
         raise BadPick(f"the map picked feature {str(index)[:20]!r} of layer {str(picked.get('layer'))[:40]!r}, "
                       "which is not a feature number; click the feature again")
     return int(index)
+
+
+def _optional_text(value: object) -> str | None:
+    return None if value is None else str(value)[:100]
 
 
 def _in_its_place(services: Services, details: Details) -> html.Div:
@@ -117,7 +122,7 @@ def register_callbacks(app: dash.Dash, services: Services) -> None:
             return "", None
         try:
             result = search_shown(services.search.search(text or ""), principal())
-        except (TwinError, CodeError) as exc:  # a hand-edited URL: say what it names that is not there
+        except TwinError as exc:
             return error_panel(str(exc)), None
         hit = None
         if result.match is not None:

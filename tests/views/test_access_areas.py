@@ -10,6 +10,7 @@ import uuid
 import pytest
 
 from app import create_app
+from twin.errors import TwinError
 from twin.permissions import Grant, Role
 from twin.services import open_services
 from twin.settings import load_settings
@@ -187,3 +188,5 @@ def test_a_pick_that_names_no_feature_gets_a_message_naming_it_not_a_python_erro
                 map_page.panel(services, picked)
         shown = map_page.panel(services, {"layer": "buildings", "index": "0"})
         assert getattr(shown, "data-level") == "building"
+        with pytest.raises(TwinError, match=r"^layer 'buildings' has no variants, so it has no \"\{'x': 1\}\"$"):
+            map_page.panel(services, {"layer": "buildings", "index": 0, "variant": {"x": 1}})
