@@ -31,7 +31,8 @@ def _click_and_wait(page, button) -> None:
     page.wait_for_function("([c]) => { const t = document.querySelector('#drill-trail .current');"
                            " return t && t.dataset.code === c; }", arg=[code], timeout=30_000)
     page.wait_for_function("([f]) => (window.twinMap.flights || 0) > f", arg=[flights], timeout=10_000)
-    page.wait_for_timeout(1200)  # the flight lasts 0.9 s
+    # the flight has ended (deck.gl's onTransitionEnd), however slowly software GL draws its frames
+    page.wait_for_function("([f]) => (window.twinMap.landed || 0) > f", arg=[flights], timeout=30_000)
 
 
 def test_drilling_down_from_the_city_to_a_building(page, services):

@@ -98,16 +98,10 @@ def test_the_map_draws_the_real_district_outlines_not_the_generated_ones(page, r
     assert generated < 0.6, f"{generated:.0%} of points on the generated borders lie on a drawn line too"
 
 
-def _settled_view(page) -> dict:
-    """The map's view once the flight to it has ended (two reads 300 ms apart agree)."""
-    view = page.evaluate("window.twinMap.state.view")
-    for _ in range(40):
-        page.wait_for_timeout(300)
-        now = page.evaluate("window.twinMap.state.view")
-        if all(now[k] == view[k] for k in ("longitude", "latitude", "zoom")):
-            return now
-        view = now
-    raise AssertionError(f"the map is still moving after the flight: {view}")
+def _landed_view(page, flights: int) -> dict:
+    """The map's view once the flight started after `flights` flights has ended (deck.gl's onTransitionEnd)."""
+    page.wait_for_function("([f]) => (window.twinMap.landed || 0) > f", arg=[flights], timeout=30_000)
+    return page.evaluate("window.twinMap.state.view")
 
 
 @pytest.mark.parametrize("name", ["新洲区", "汉南区", "江汉区"])
@@ -120,7 +114,7 @@ def test_choosing_a_district_in_the_panel_flies_to_where_it_really_is(page, real
     page.wait_for_function("([f]) => (window.twinMap.flights || 0) > f", arg=[flights], timeout=10_000)
     assert page.locator("#feature-title").inner_text() == name
     assert [c.inner_text() for c in page.locator("#drill-trail .drill-link").all()] == ["武汉市", name]
-    view = _settled_view(page)
+    view = _landed_view(page, flights)
     west, south, east, north = shape.bounds
     # the map is centred on the real district's box (fitted, so within a hair of its middle)
     assert view["longitude"] == pytest.approx((west + east) / 2, abs=0.01)

@@ -503,9 +503,12 @@
     const target = {longitude: fit.longitude, latitude: fit.latitude, zoom: Math.min(fit.zoom, maxZoom || 17.5),
                     pitch: v.pitch || 0, bearing: v.bearing || 0};
     twinMap.state.view = Object.assign({}, v, target);
-    twinMap.flights = (twinMap.flights || 0) + 1;
+    const flight = twinMap.flights = (twinMap.flights || 0) + 1;
+    // twinMap.landed counts the flights that have ended, at their target or cut short by the user's own move
+    const land = function () { twinMap.landed = Math.max(twinMap.landed || 0, flight); };
     twinMap.deck.setProps({initialViewState: Object.assign({}, target, {
       transitionDuration: 900, transitionInterpolator: new deck.FlyToInterpolator(),
+      onTransitionEnd: land, onTransitionInterrupt: land,
     })});
     saveUrl();
     render();
