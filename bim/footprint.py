@@ -39,6 +39,12 @@ def footprint(parts: list[tuple[np.ndarray, np.ndarray]], *, min_area: float = 1
         return None
     # round to a centimetre: triangles of neighbouring elements then meet exactly, and the union is fast
     tri = np.round(tri, 2)
+    # the same triangle seen from above again (a tower's storeys share one plan) adds nothing to the union:
+    # keep each once, its corners in one order, before the union (a fiftyfold cut for a repeated storey)
+    corners = np.lexsort((tri[:, :, 1], tri[:, :, 0]), axis=1)
+    rows = np.take_along_axis(tri, corners[:, :, None], axis=1).reshape(-1, 6)
+    rows = rows[np.lexsort(rows.T[::-1])]
+    tri = rows[np.r_[True, (rows[1:] != rows[:-1]).any(axis=1)]].reshape(-1, 3, 2)
     rings = np.concatenate([tri, tri[:, :1]], axis=1)
     polys = shapely.polygons(rings)
     merged = shapely.union_all(polys, grid_size=0.01)
