@@ -212,6 +212,10 @@ def write_demo_model(path: Path, building: DemoBuilding) -> Path:
     w.product("IfcRoof", "roof 屋顶", top, _matrix(0, 0, floors * storey_h),
               w.plate([(0, 0), (L, 0), (L, W), (0, W)], 0.3), PredefinedType="FLAT_ROOF",
               psets={"Pset_RoofCommon": {"IsExternal": True, "FireRating": "1h"}})
+    if building.key:  # every other rooted entity (storeys, elements, psets, relations) by its place in the file
+        for n, entity in enumerate(sorted(f.by_type("IfcRoot"), key=lambda e: e.id())):
+            if entity != bldg:
+                entity.GlobalId = building.global_id(f"root-{n}")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     f.write(str(path))
