@@ -27,6 +27,7 @@ from twin.errors import NotFound, TwinError
 from twin.services import Services
 from views.access_gate import client_address, principal
 from views.json_response import json_response
+from views.map_state import model_link
 
 CHUNK = 1 << 20
 _MODEL_ID = re.compile(r"^[0-9A-Za-z_$]{1,64}$")
@@ -66,7 +67,8 @@ def register(server: flask.Flask, services: Services) -> None:
                         "spaces": int(r["spaces"]), "elements": int(r["elements"]), "height_m": float(r["height_m"]),
                         "building_code": None if pd.isna(r["building_code"]) else r["building_code"],
                         "address": None if pd.isna(r["address"]) else r["address"],
-                        "glb": glb_url(r["model_id"], r["glb"]), "ingested_at": r["ingested_at"]})
+                        "glb": glb_url(r["model_id"], r["glb"]), "ingested_at": r["ingested_at"],
+                        "map": model_link(float(r["lon"]), float(r["lat"]), str(r["model_id"]))})
         return json_response({"models": out})
 
     @server.get("/api/v1/bim/models/<model_id>.glb")

@@ -16,16 +16,8 @@ from layers.bim_models import METHOD_LABELS, title_of
 from twin.permissions import Action, roles_with
 from twin.services import Services
 from views.access_gate import viewer
-from views.map_state import INITIAL_VIEW
+from views.map_state import model_link
 from views.tables import table
-
-#: The map's layers when it opens on a model: the city as it opens, with the models.
-MAP_LAYERS = "water,districts,streets,communities,grids,compounds,roads,buildings,bim"
-
-
-def map_link(lon: float, lat: float, model_id: str) -> str:
-    """The map opened on a model, looking down at it from the south, the model selected."""
-    return f"/?view={lon:.5f},{lat:.5f},18.6,40,{INITIAL_VIEW['bearing']}&layers={MAP_LAYERS}&sel=bim:{model_id}"
 
 
 def _models(services: Services) -> list[tuple]:
@@ -39,7 +31,7 @@ def _models(services: Services) -> list[tuple]:
         placed = METHOD_LABELS.get(str(r["georef_method"]), str(r["georef_method"]))
         rows.append((title_of(r), address, code, len(storeys), int(r["spaces"]), f"{int(r['elements']):,}",
                      placed, f"{r['file']} ({r['schema']})", str(r["ingested_at"]).replace("T", " ")[:16],
-                     dcc.Link("show on map 查看", href=map_link(float(r["lon"]), float(r["lat"]), str(r["model_id"])),
+                     dcc.Link("show on map 查看", href=model_link(float(r["lon"]), float(r["lat"]), str(r["model_id"])),
                               className="bim-show", refresh=True)))
     return rows
 

@@ -28,6 +28,9 @@ def test_the_models_list_and_their_glbs_and_elements(services):
     models = client.get("/api/v1/bim/models").json["models"]
     assert len(models) == 3 and all(m["method"] == "map_conversion" for m in models)
     m = models[0]
+    # the map's link for the model: opened over it, the models drawn, the model selected
+    assert m["map"].startswith(f"/?view={m['lon']:.5f},{m['lat']:.5f},18.6,40,")
+    assert "bim" in m["map"].split("&layers=")[1].split("&")[0].split(",") and m["map"].endswith(f"&sel=bim:{m['id']}")
     glb = client.get(m["glb"])
     assert glb.status_code == 200 and glb.mimetype == "model/gltf-binary"
     assert glb.headers["Cache-Control"] == "public, max-age=31536000, immutable"

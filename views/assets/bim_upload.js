@@ -5,8 +5,6 @@
 (function () {
   "use strict";
 
-  const MAP_LAYERS = "water,districts,streets,communities,grids,compounds,roads,buildings,bim";
-
   function cookie(name) {
     const hit = document.cookie.split("; ").find(function (c) { return c.startsWith(name + "="); });
     return hit ? decodeURIComponent(hit.slice(name.length + 1)) : "";
@@ -24,9 +22,14 @@
     if (el) el.value = Math.max(0, Math.min(1, share));
   }
 
-  function mapLink(model) {
-    return "/?view=" + model.lon.toFixed(5) + "," + model.lat.toFixed(5) + ",18.6,40,-20&layers=" + MAP_LAYERS +
-      "&sel=bim:" + encodeURIComponent(model.id);
+  // The map's link for a model is the server's (GET /api/v1/bim/models names each model's "map").
+  async function mapLink(id) {
+    const r = await fetch("/api/v1/bim/models");
+    const answer = await r.json();
+    if (!r.ok) throw new Error(answer.error || String(r.status));
+    const model = answer.models.find(function (m) { return m.id === id; });
+    if (!model) throw new Error("the model " + id + " is not in the city's list");
+    return model.map;
   }
 
   async function follow(job) {
@@ -49,8 +52,15 @@
           (model.warnings.length > 1 ? "s" : "") + ": " + model.warnings[0] + ")" : "";
         say("placed " + (model.name || model.id) + ": " + model.storeys + " storeys, " + model.elements +
             " elements, by " + model.method + warned + "; opening the map…");
+        let link;
+        try {
+          link = await mapLink(model.id);
+        } catch (err) {
+          say("placed " + (model.name || model.id) + ", but the map's link could not be read: " + err.message, true);
+          return;
+        }
         document.body.dataset.bimLoaded = model.id;
-        setTimeout(function () { window.location.assign(mapLink(model)); }, 1200);
+        setTimeout(function () { window.location.assign(link); }, 1200);
         return;
       }
       say("converting: " + now.message + " (" + Math.round(100 * now.progress) + "%)");
