@@ -16,10 +16,9 @@ from pathlib import PurePosixPath
 import numpy as np
 import pandas as pd
 
-from cim.levels import Level
 from cim.tables import Classification
 from layers.geometry import Rings, exteriors_of
-from layers.spec import Details, LayerData, LayerSpec, Pick, Renderer, Tables, Variant
+from layers.spec import Details, LayerData, LayerSpec, Pick, Renderer, Tables, Variant, level_codes
 
 METHOD_LABELS = {"anchor": "placed by hand (--anchor)", "map_conversion": "IfcMapConversion",
                  "site_reference": "IfcSite RefLatitude/RefLongitude"}
@@ -84,8 +83,7 @@ def _details(tables: Tables, _variant: Variant | None, index: int) -> Details:
                                                                   for k, v in sorted(counts.items(),
                                                                                      key=lambda kv: -kv[1])[:6])),
     )
-    codes = tuple((f"{lv.label_zh} {lv.name.lower()}", str(row[lv.column]) if row[lv.column] is not None
-                   and not pd.isna(row[lv.column]) else "–") for lv in Level)
+    codes = level_codes(row, missing="–")
     return Details(layer="bim", key=str(row["model_id"]), title=f"{title_of(row)} · BIM",
                    subtitle="IFC model 建筑信息模型", facts=facts, codes=codes)
 

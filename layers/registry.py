@@ -35,6 +35,7 @@ from layers.spec import (
     Renderer,
     Tables,
     Variant,
+    level_codes,
 )
 
 # --- buildings -------------------------------------------------------------------------------------------
@@ -98,7 +99,7 @@ def _building_details(tables: Tables, _variant: Variant | None, index: int, *, r
         *((("Residents 实有人口", f"{int(row['residents']):,}"),) if residents else ()),
         ("Dwellings 房屋", f"{int(row['dwellings']):,}"),
     )
-    codes = tuple((f"{lv.label_zh} {lv.name.lower()}", str(row[lv.column])) for lv in Level)
+    codes = level_codes(row)
     return Details(layer="buildings", key=str(row["code"]), title=f"{row['compound_name']} {int(row['building_no'])}栋",
                    subtitle=str(row["address"]), facts=facts, codes=codes)
 
@@ -252,7 +253,7 @@ def _unit_details(table: str, level: Level):
             ("Residents 实有人口", total("residents")),
             ("Dwellings 房屋", total("dwellings")),
         )
-        codes = tuple((f"{lv.label_zh} {lv.name.lower()}", str(unit[lv.column])) for lv in Level if lv <= level)
+        codes = level_codes(unit, upto=level)
         return Details(layer=table, key=code, title=str(unit["name"]), subtitle=f"{level.label_zh} {code}",
                        facts=facts, codes=codes)
 
@@ -329,8 +330,7 @@ def _place_details(table: str, key: str, vocabulary: Vocabulary):
         facts = [("Kind 类别", f"{vocabulary.label_zh(str(row['kind']))} ({row['kind']})")]
         if "address" in row and isinstance(row["address"], str) and row["address"]:
             facts.append(("Address 地址", row["address"]))
-        codes = tuple((f"{lv.label_zh} {lv.name.lower()}", str(row[lv.column])) for lv in Level
-                      if isinstance(row[lv.column], str))
+        codes = level_codes(row)
         return Details(layer=table, key=str(row[key]), title=str(row["name"]) if isinstance(row["name"], str) else "–",
                        subtitle=vocabulary.label_zh(str(row["kind"])), facts=tuple(facts), codes=codes)
 

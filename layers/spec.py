@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from cim.levels import Level
 from cim.tables import Classification
 from layers.colours import Colours
 from layers.geometry import Rings
@@ -128,6 +129,22 @@ class Details:
     def to_json(self) -> dict[str, Any]:
         return {"layer": self.layer, "key": self.key, "title": self.title, "subtitle": self.subtitle,
                 "facts": [list(f) for f in self.facts], "codes": [list(c) for c in self.codes]}
+
+
+def level_codes(row: Mapping[str, Any], *, upto: Level = Level.BUILDING,
+                missing: str | None = None) -> tuple[tuple[str, str], ...]:
+    """The row's code at each level from the district down to ``upto``, labelled for the panel; a level it has
+    no code for is left out, or shown as ``missing`` when that is given."""
+    out = []
+    for lv in Level:
+        if lv > upto:
+            break
+        value = row[lv.column]
+        if isinstance(value, str) and value:
+            out.append((f"{lv.label_zh} {lv.name.lower()}", value))
+        elif missing is not None:
+            out.append((f"{lv.label_zh} {lv.name.lower()}", missing))
+    return tuple(out)
 
 
 @dataclass(frozen=True)
