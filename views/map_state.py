@@ -15,13 +15,10 @@ from typing import Any
 INITIAL_VIEW = {"longitude": 114.30, "latitude": 30.575, "zoom": 12.6, "pitch": 50, "bearing": -20}
 
 
-#: The map's layers when it opens on an IFC model: the city as it opens, with the models.
-MODEL_LAYERS = "water,districts,streets,communities,grids,compounds,roads,buildings,bim"
-
-
 def model_link(lon: float, lat: float, model_id: str) -> str:
-    """The map opened on an IFC model, looking down at it from the south, the model selected."""
-    return f"/?view={lon:.5f},{lat:.5f},18.6,40,{INITIAL_VIEW['bearing']}&layers={MODEL_LAYERS}&sel=bim:{model_id}"
+    """The map opened on an IFC model, looking down at it from the south, the model selected, each layer as it
+    opens by default (the models are shown by default: the link names no layers, so it lists none again)."""
+    return f"/?view={lon:.5f},{lat:.5f},18.6,40,{INITIAL_VIEW['bearing']}&sel=bim:{model_id}"
 
 @dataclass(frozen=True)
 class MapState:

@@ -30,7 +30,8 @@ def test_the_models_list_and_their_glbs_and_elements(services):
     m = models[0]
     # the map's link for the model: opened over it, the models drawn, the model selected
     assert m["map"].startswith(f"/?view={m['lon']:.5f},{m['lat']:.5f},18.6,40,")
-    assert "bim" in m["map"].split("&layers=")[1].split("&")[0].split(",") and m["map"].endswith(f"&sel=bim:{m['id']}")
+    assert m["map"].endswith(f"&sel=bim:{m['id']}") and "&layers=" not in m["map"]  # the models are on by default
+    assert services.layers.registry.get("bim").visible
     glb = client.get(m["glb"])
     assert glb.status_code == 200 and glb.mimetype == "model/gltf-binary"
     assert glb.headers["Cache-Control"] == "public, max-age=31536000, immutable"
