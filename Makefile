@@ -54,6 +54,7 @@ bench: $(STAMP) $(NPM_STAMP) browser
 	$(BIN)/python -m bench.layers --rows 13700000
 	$(BIN)/python -m bench.app
 	$(BIN)/python -m bench.wire
+	$(BIN)/python -m bench.bim
 
 clean:
 	rm -rf $(DATA) .pytest_cache tests/e2e/artifacts
