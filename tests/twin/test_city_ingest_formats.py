@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 
+import pandas as pd
 import pytest
 import shapely
 
@@ -124,3 +125,90 @@ def test_roads_from_a_csv_with_a_wkt_column_land_with_their_exact_lines(store, t
         assert line.equals_exact(shapely.geometry.shape(feature["geometry"]), tolerance=1e-9)
     [source] = CityStore.open(store.folder).require("roads").sources
     assert source.note == "CSV, utf-8"
+
+
+# --- OSM PBF ------------------------------------------------------------------------------------------------
+
+#: A few blocks of Optics Valley (洪山区, around 114.40°E 30.50°N), written as an OSM extract is: nodes, ways,
+#: one multipolygon relation.
+B1 = (114.4000, 30.5000, 114.4004, 30.5004)  # building=yes, height=20; the café stands in it
+B2 = (114.4010, 30.5000, 114.4014, 30.5004)  # building=apartments, building:levels=6
+B3 = (114.4020, 30.5000, 114.4030, 30.5010)  # a school around a courtyard: a multipolygon relation
+YARD = (114.4023, 30.5003, 114.4027, 30.5007)
+GRASS = (114.4040, 30.5000, 114.4044, 30.5004)  # landuse=grass: no building
+ROAD = [(114.4000, 30.4995), (114.4015, 30.4995), (114.4030, 30.4995)]
+
+
+@pytest.fixture(scope="module")
+def optics_valley_pbf(tmp_path_factory) -> object:
+    import osmium  # in the dev extras: written here, read by GDAL's OSM driver as the ingest does
+    from osmium.osm.mutable import Node, Relation, Way
+
+    path = tmp_path_factory.mktemp("osm") / "optics_valley.osm.pbf"
+    nodes: list = []
+
+    def node(lon: float, lat: float, tags: dict | None = None) -> int:
+        nodes.append(Node(id=len(nodes) + 1, location=(lon, lat), tags=tags or {}))
+        return len(nodes)
+
+    def ring(box: tuple) -> list[int]:
+        x0, y0, x1, y1 = box
+        corners = [node(x0, y0), node(x1, y0), node(x1, y1), node(x0, y1)]
+        return [*corners, corners[0]]
+
+    rings = {name: ring(box) for name, box in (("b1", B1), ("b2", B2), ("b3", B3), ("yard", YARD), ("grass", GRASS))}
+    road = [node(x, y) for x, y in ROAD]
+    node(114.4002, 30.5002, {"amenity": "cafe", "name": "光谷咖啡"})
+    node(114.4050, 30.4990, {"shop": "convenience", "name": "便利店"})
+    node(114.4008, 30.4996, {"highway": "street_lamp"})  # a tagged point that is no place of interest
+    ways = [Way(id=101, nodes=rings["b1"], tags={"building": "yes", "height": "20"}),
+            Way(id=102, nodes=rings["b2"], tags={"building": "apartments", "building:levels": "6"}),
+            Way(id=103, nodes=rings["b3"], tags={}), Way(id=104, nodes=rings["yard"], tags={}),
+            Way(id=105, nodes=rings["grass"], tags={"landuse": "grass"}),
+            Way(id=106, nodes=road, tags={"highway": "residential", "name": "测试路"})]
+    school = Relation(id=201, members=[("w", 103, "outer"), ("w", 104, "inner")],
+                      tags={"type": "multipolygon", "building": "school", "name": "光谷小学"})
+    writer = osmium.SimpleWriter(str(path))
+    try:
+        for n in nodes:
+            writer.add_node(n)
+        for w in ways:
+            writer.add_way(w)
+        writer.add_relation(school)
+    finally:
+        writer.close()
+    return path
+
+
+def _at_osm_precision(got: shapely.Geometry, drawn: shapely.Geometry) -> bool:
+    """The same shape, every vertex within OSM's 1e-7° of where it was drawn (holes too)."""
+    return got.hausdorff_distance(drawn) < 2e-7 and got.area == pytest.approx(drawn.area, rel=1e-4)
+
+
+def test_buildings_roads_and_pois_of_an_osm_extract_of_wuhan_land_in_the_store(store, optics_valley_pbf):
+    reports = {kind: ingest_file(store, IngestRequest(kind=kind, path=optics_valley_pbf))
+               for kind in ("buildings", "roads", "pois")}
+    assert {kind: (r.table, r.features, r.crs_in) for kind, r in reports.items()} == {
+        "buildings": ("buildings", 3, "EPSG:4326"), "roads": ("roads", 1, "EPSG:4326"),
+        "pois": ("pois", 2, "EPSG:4326")}
+    city = CityStore.open(store.folder)
+
+    buildings = city.read("buildings").sort_values("lon").reset_index(drop=True)  # B1, B2, B3 from the west
+    assert buildings[["use", "height_m", "floors", "height_estimated"]].values.tolist() == [
+        ["unknown", 20.0, 7, False], ["residential", 18.0, 6, True], ["public", 3.0, 1, True]]
+    assert buildings["district_code"].astype(str).tolist() == ["420111"] * 3
+    assert buildings["code"].str.len().eq(20).all() and buildings["code"].is_unique
+    school = shapely.box(*B3).difference(shapely.box(*YARD))  # the courtyard kept open
+    for got, drawn in zip(buildings.geometry, [shapely.box(*B1), shapely.box(*B2), school], strict=True):
+        assert _at_osm_precision(got, drawn)
+
+    [road] = city.read("roads").itertuples()
+    assert (road.road_id, road.name, road.road_class, road.district_code) == ("road-106", "测试路", "residential",
+                                                                              "420111")
+    assert _at_osm_precision(road.geometry, shapely.LineString(ROAD))
+
+    pois = city.read("pois").sort_values("name").reset_index(drop=True)
+    assert pois[["name", "kind"]].values.tolist() == [["便利店", "shop"], ["光谷咖啡", "cafe"]]
+    assert pd.isna(pois["building_code"][0]) and pois["building_code"][1] == buildings["code"][0]  # in B1
+    assert _at_osm_precision(pois.geometry[1], shapely.Point(114.4002, 30.5002))
+    assert [s.note for s in city.require("pois").sources] == ["OSM PBF"]
