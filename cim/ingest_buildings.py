@@ -139,12 +139,20 @@ def _own_codes(frame: gpd.GeoDataFrame, codes: pd.DataFrame, name: str) -> pd.Se
 
 
 def _join_parts(frame: gpd.GeoDataFrame, id_col: str | None, warnings: list[str]) -> gpd.GeoDataFrame:
-    if id_col is None or not frame[id_col].duplicated().any():
+    """Features with the same id joined into one building; a feature without an id is a building of its own (an
+    OSM extract's buildings drawn as ways have no ``osm_id``, only an ``osm_way_id``)."""
+    if id_col is None:
         return frame
-    count = int(frame[id_col].duplicated().sum())
-    first = frame.drop(columns="geometry").groupby(id_col, sort=False, dropna=False).first()
-    shapes = frame.groupby(id_col, sort=False, dropna=False)["geometry"].agg(lambda g: shapely.union_all(g.to_numpy()))
-    joined = gpd.GeoDataFrame(first, geometry=shapes.reindex(first.index).to_numpy(), crs=frame.crs).reset_index()
+    ids = frame[id_col]
+    if not (ids.notna() & ids.duplicated()).any():
+        return frame
+    count = int((ids.notna() & ids.duplicated()).sum())
+    position = pd.Series(np.arange(len(frame)), index=frame.index)
+    group = position.groupby(ids, sort=False).transform("first").fillna(position).astype(int).to_numpy()
+    first = frame.drop(columns="geometry").groupby(group, sort=False).first()
+    shapes = frame.groupby(group, sort=False)["geometry"].agg(lambda g: shapely.union_all(g.to_numpy()))
+    joined = gpd.GeoDataFrame(first, geometry=shapes.reindex(first.index).to_numpy(),
+                              crs=frame.crs).reset_index(drop=True)
     warnings.append(f"{count} features repeat a building already read (same {id_col}, e.g. cut at tile edges): "
                     f"joined into one footprint each")
     return joined

@@ -82,8 +82,9 @@ def place_in_buildings(frame: pd.DataFrame, context: Context, name: str, warning
         code.iloc[hits["i"].to_numpy()] = hits["code"].astype(str).to_numpy()
         how.append("position")
     if not how:
-        raise IngestError(f"{name}: rows need a building code, an address or coordinates to be placed; it has "
-                          f"{[c for c in frame.columns if c != 'geometry']}")
+        raise IngestError(f"{name}: rows are placed by a building code, an address or coordinates, and it has none "
+                          f"of them (its columns are {[c for c in frame.columns if c != 'geometry']}); add a "
+                          f"{BUILDING_CODE[1]}, {ADDRESS[1]} or lon/lat column")
     left = code.isna() & ~pd.Series(np.isin(np.arange(len(frame)), review["row"].to_numpy() - 2), index=frame.index)
     if left.any():
         review = pd.concat([review, pd.DataFrame({

@@ -15,6 +15,7 @@ from cim.ingest import Context, IngestError, IngestRequest
 from cim.ingest_people import place_in_buildings
 from cim.level_join import assign_codes, representative_points
 from cim.levels import Level
+from cim.readers import WKT_NAMES
 from cim.vocabulary import ORGANISATION_KINDS, POI_KINDS, Vocabulary
 
 #: Source road classes (OSM highway=*, Tilezen kind/kind_detail, Chinese 道路等级) → our vocabulary.
@@ -119,6 +120,9 @@ def _with_building(codes: pd.DataFrame, points: np.ndarray, context: Context) ->
 
 def roads(frame: pd.DataFrame, request: IngestRequest, context: Context, warnings: list[str], *, name: str
           ) -> tuple[str, gpd.GeoDataFrame, str]:
+    if not isinstance(frame, gpd.GeoDataFrame):
+        raise IngestError(f"{name}: roads need their lines; the file has no shapes (a CSV gives them in a WKT "
+                          f"column: {', '.join(WKT_NAMES[:4])} ...)")
     frame, codes, points = _place(frame, context, Level.STREET, "roads", name, warnings)
     tags = frame["other_tags"] if "other_tags" in frame.columns else None
     class_col = first_present(*(frame[c] for c in ("kind_detail",) if c in frame.columns),

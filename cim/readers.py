@@ -8,6 +8,7 @@ file that cannot be read gets a :class:`ReadError` naming the file, what is wron
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import re
@@ -320,13 +321,23 @@ def _read_parquet(path: Path) -> SourceRead:
         raise ReadError(f"{path.name} cannot be read as Parquet: {_first_line(exc)}") from None
 
 
+def _parse_csv(text: str, sep: str | None) -> pd.DataFrame:
+    """Every value as text, blank as missing; ``sep`` None sniffs the delimiter (comma, semicolon, tab, ...)."""
+    return pd.read_csv(io.StringIO(text), sep=sep, engine="python", dtype=str, keep_default_na=False,
+                       na_values=[""], skipinitialspace=True)
+
+
 def _read_csv(path: Path, encoding: str | None) -> SourceRead:
     text, used = decode_text(path.read_bytes(), path=path, encoding=encoding)
     sep = "\t" if path.suffix.lower() == ".tsv" else None
     try:
-        frame = pd.read_csv(io.StringIO(text), sep=sep, engine="python", dtype=str, keep_default_na=False,
-                            na_values=[""], skipinitialspace=True)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        try:
+            frame = _parse_csv(text, sep)
+        except csv.Error:
+            if sep is not None:
+                raise
+            frame = _parse_csv(text, ",")  # one column gives the sniffer no delimiter to find
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, csv.Error) as exc:
         raise ReadError(f"{path.name} cannot be read as CSV: {_first_line(exc)}") from None
     frame.columns = [str(c).strip() for c in frame.columns]
     lower = {c.lower(): c for c in frame.columns}

@@ -9,7 +9,7 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-CONDA_NAMES = {"h3-py": "h3", "redis-py": "redis"}  # conda-forge name -> PyPI name
+CONDA_NAMES = {"h3-py": "h3", "redis-py": "redis", "pyosmium": "osmium"}  # conda-forge name -> PyPI name
 
 
 def _name_and_bound(spec: str) -> tuple[str, str]:

@@ -348,3 +348,14 @@ def test_text_heights_read_without_a_warning_from_gdal(tmp_path, units):
         prepared = _prepare("buildings", path, units)
     assert prepared.frame["height_m"].tolist() == [45.0, 12.0, 3.0]
     assert not any("GDAL" in w or "JSON" in w for w in prepared.report.warnings)
+
+
+def test_a_csv_of_one_column_reads_and_other_delimiters_are_still_found(tmp_path):
+    from cim.readers import read_source
+
+    one = _write(tmp_path, "门牌.csv", "地址\n湖北省武汉市洪山区珞喻路1号\n湖北省武汉市洪山区珞喻路2号\n")
+    read = read_source(one)
+    assert read.frame.to_dict("list") == {"地址": ["湖北省武汉市洪山区珞喻路1号", "湖北省武汉市洪山区珞喻路2号"]}
+    semicolons = _write(tmp_path, "points.csv", "名称;lon;lat\n甲;114.40;30.50\n")
+    read = read_source(semicolons)
+    assert read.frame["名称"].tolist() == ["甲"] and read.frame.geometry[0].equals(shapely.Point(114.40, 30.50))

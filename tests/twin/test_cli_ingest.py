@@ -169,3 +169,77 @@ def test_an_osm_file_is_refused_for_kinds_it_does_not_give(tmp_path, shared_data
                                     "--store", str(tmp_path / "city")])
     assert (run.exit_code, run.stderr.splitlines()) == (2, [
         "error: monaco-latest.osm.pbf: an OSM file gives buildings, roads, pois, not boundaries; nothing was written"])
+
+
+# --- files missing what their kind needs ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def city(built_city_dir, tmp_path, monkeypatch) -> Path:
+    """A copy of the session's demo city to ingest into (a refused file must leave it as it was)."""
+    import shutil
+
+    monkeypatch.setenv("TWIN_SALT_FILE", str(tmp_path / "salt"))  # residents read the salt: none made in ~
+    return Path(shutil.copytree(built_city_dir, tmp_path / "city"))
+
+
+def _collection(*geometries: dict) -> str:
+    return json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"name": f"甲{i}", "height": 12}, "geometry": g}
+        for i, g in enumerate(geometries)]})
+
+
+FOOTPRINT = {"type": "Polygon", "coordinates": [[[114.40, 30.50], [114.4004, 30.50], [114.4004, 30.5004],
+                                                 [114.40, 30.5004], [114.40, 30.50]]]}
+
+
+MISSING = [
+    # empty shapes (an empty coordinates list, not null)
+    ("buildings", "empty.geojson", _collection(FOOTPRINT, {"type": "Polygon", "coordinates": []}),
+     "empty.geojson: feature 1 has no geometry (1 features in all); drop them or give them a shape"),
+    ("roads", "empty_line.geojson", _collection({"type": "LineString", "coordinates": []}),
+     "empty_line.geojson: feature 0 has no geometry (1 features in all); drop them or give them a shape"),
+    # CSVs without the columns that place their rows
+    ("pois", "pois.csv", "名称,类别\n光谷咖啡,cafe\n",
+     "pois.csv: points of interest need coordinates (lon/lat columns or shapes)"),
+    ("roads", "roads.csv", "名称,道路等级\n珞喻路,trunk\n",
+     "roads.csv: roads need their lines; the file has no shapes (a CSV gives them in a WKT column: wkt, "
+     "geometry, geom, the_geom ...)"),
+    ("addresses", "门牌.csv", "地址\n湖北省武汉市洪山区珞喻路1号\n",
+     "门牌.csv: standard addresses need their door plates' coordinates (lon/lat columns)"),
+    ("addresses", "points.csv", "名称,lon,lat\n某处,114.40,30.50\n",
+     "points.csv: standard addresses need an address column (one of address, 地址, 标准地址 ...)"),
+    ("organisations", "单位.csv", "单位名称,职工人数\n某公司,3\n",
+     "单位.csv: organisations need coordinates (lon/lat columns or shapes) or an address column (one of "
+     "address, 地址, 标准地址 ...)"),
+    # people files without a building code, address or coordinates (one column, or several)
+    ("residents", "人口.csv", "姓名,电话\n张三,13812345678\n",
+     "人口.csv: rows are placed by a building code, an address or coordinates, and it has none of them (its "
+     "columns are ['姓名', '电话']); add a 楼栋编码, 地址 or lon/lat column"),
+    ("residents", "names.csv", "姓名\n张三\n李四\n",
+     "names.csv: rows are placed by a building code, an address or coordinates, and it has none of them (its "
+     "columns are ['姓名']); add a 楼栋编码, 地址 or lon/lat column"),
+]
+
+
+@pytest.mark.parametrize(("kind", "name", "content", "message"), MISSING, ids=[f"{k}-{n}" for k, n, *_ in MISSING])
+def test_a_file_missing_what_its_kind_needs_is_refused_in_one_line_and_writes_nothing(city, tmp_path, kind, name,
+                                                                                       content, message):
+    path = tmp_path / name
+    path.write_text(content, encoding="utf-8")
+    before = (city / "manifest.json").read_bytes()
+    run = CliRunner().invoke(main, ["cim", "ingest", kind, str(path), "--mode", "append", "--store", str(city)])
+    assert (run.exit_code, run.stdout, run.stderr.splitlines()) == (2, "", [f"error: {message}; nothing was written"])
+    assert (city / "manifest.json").read_bytes() == before
+    assert not (city / "review").exists()
+
+
+def test_dwellings_without_a_room_column_are_refused_in_one_line_and_write_nothing(city, tmp_path):
+    code = CityStore.open(city).read("buildings")["code"].iloc[0]
+    path = tmp_path / "房屋.csv"
+    path.write_bytes(f"楼栋编码,单元,面积\n{code},1,88.5\n".encode("gbk"))
+    before = (city / "manifest.json").read_bytes()
+    run = CliRunner().invoke(main, ["cim", "ingest", "dwellings", str(path), "--mode", "append", "--store", str(city)])
+    assert (run.exit_code, run.stdout, run.stderr.splitlines()) == (
+        2, "", ["error: 房屋.csv: dwellings need a room column (one of room, 室, 房号 ...); nothing was written"])
+    assert (city / "manifest.json").read_bytes() == before
