@@ -79,6 +79,21 @@ def test_unit_outlines_show_from_their_own_zoom_with_names_on_hover(browser, ser
     page.close()
 
 
+@pytest.mark.parametrize(("layer", "zoom", "digits"), [("streets", 12.6, 9), ("communities", 13.6, 12)])
+def test_street_and_community_outlines_are_named_on_hover(browser, server_url, services, layer, zoom, digits):
+    page, _, problems = open_map(browser, server_url + f"?view=114.27000,30.60000,{zoom:.2f},0.0,0.0")
+    x, y, _, _ = find_feature(page, layer)
+    page.mouse.move(x, y)
+    tooltip = page.locator(".deck-tooltip")
+    tooltip.wait_for(state="visible", timeout=10_000)
+    name, code = tooltip.inner_text().split(" · ")
+    assert len(code) == digits and code.startswith("4201")
+    units = services.store.read(layer, columns=["code", "name"]).set_index("code")["name"]
+    assert units[code] == name  # the unit under the pointer, by its own name
+    assert problems == []
+    page.close()
+
+
 def test_the_layers_and_admin_screens(browser, server_url, services):
     page, _, problems = open_map(browser, server_url)
     page.get_by_role("link", name="图层 Layers").click()

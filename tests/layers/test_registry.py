@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -49,6 +50,19 @@ def test_what_a_click_picks_can_be_found_again_by_its_key(spec, tables):
 def test_the_unit_outlines_show_from_their_own_zoom_levels():
     zooms = {s.id: s.min_zoom for s in REGISTRY if s.renderer is Renderer.OUTLINES}
     assert zooms == {"districts": None, "streets": 11.5, "communities": 13.0, "grids": 14.5, "compounds": 15.5}
+
+
+BROWSER_CODE = sorted((Path(__file__).parents[2] / "views" / "assets").glob("*.js"))
+
+
+@pytest.mark.parametrize("spec", list(REGISTRY), ids=REGISTRY.ids)
+def test_the_browser_code_names_no_layer(spec):
+    """Layers are data: the browser draws whatever the registry lists, so adding one touches no script."""
+    assert len(BROWSER_CODE) >= 3
+    named = re.compile(rf"""(["'`]){re.escape(spec.id)}\1|\.{re.escape(spec.id)}\b""")
+    for script in BROWSER_CODE:
+        hits = [n + 1 for n, line in enumerate(script.read_text(encoding="utf-8").splitlines()) if named.search(line)]
+        assert not hits, f"{script.name} names the {spec.id} layer on line(s) {hits}"
 
 
 def test_a_values_message_has_the_values_and_colours_but_no_shapes(tables):
