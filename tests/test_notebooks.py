@@ -18,6 +18,9 @@ LAST_OUTPUT = {
     "04_bim.ipynb": "湖北省武汉市",  # the demo's models took their buildings' standard addresses
 }
 
+#: What a notebook draws: the BIM notebook shows the ingested model's footprint (orange) among the city's buildings.
+DRAWN = {"04_bim.ipynb": {"image/svg+xml": 'fill="#ff8c1a"'}}
+
 
 def test_there_are_notebooks():
     assert [p.name for p in NOTEBOOKS] == sorted(LAST_OUTPUT)
@@ -31,3 +34,5 @@ def test_notebook_runs_top_to_bottom(path, tmp_path):
     assert not [o for o in outputs if o.output_type == "error"]
     last = nb.cells[-1].outputs[0]["data"]["text/plain"]
     assert LAST_OUTPUT[path.name] in last
+    for mimetype, text in DRAWN.get(path.name, {}).items():
+        assert any(text in o.get("data", {}).get(mimetype, "") for o in outputs), f"no {mimetype} showing {text}"
