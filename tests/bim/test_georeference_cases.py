@@ -125,6 +125,8 @@ def test_an_ifcmapconversionscaled_model_is_placed_with_its_factors(tmp_path):
     assert len(drawn) == 4
     for lon, lat in corners:
         assert min(_metres(lon, lat, x, y) for x, y in drawn) < 0.05
+    # H = OrthogonalHeight + FactorZ z: the 9 m block stands 18 m high on the map
+    assert model.height_m == pytest.approx(2 * H, abs=0.01)
 
 
 # --- conflicts -----------------------------------------------------------------------------------------------
