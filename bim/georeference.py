@@ -82,7 +82,7 @@ class Placement:
     method: Method
     crs: str | None
     #: the reference point: the engineering origin of the model (or, for a model far from its origin, the
-    #: centre of its extent), in WGS84 and metres above the datum
+    #: centre of its extent in plan, at the height of its origin), in WGS84 and metres above the datum
     lon: float
     lat: float
     elevation: float
@@ -357,11 +357,11 @@ def locate(model: ifcopenshell.file, extent: np.ndarray, *, where: str, anchor: 
                 f"IfcMapConversion adds (E {conv.eastings:.2f}, N {conv.northings:.2f}); they were applied once, "
                 f"not twice"
             )
-        origin = centre.copy() if (baked or far) else np.zeros(3)
+        # recentred on the middle of its plan, a model keeps its heights: z = 0 stays at the map's height (as the
+        # other methods do, and as the map draws a GLB: from the ground up)
+        origin = np.array([centre[0], centre[1], 0.0]) if (baked or far) else np.zeros(3)
         if far and not baked:
             warnings.append(far)
-        if baked:
-            origin[2] = 0.0
         ref = _map_lonlat(conv, origin[None, :], transformer, baked=baked)[0]
         lon0, lat0 = float(ref[0]), float(ref[1])
         axis = _map_lonlat(conv, np.array([origin, origin + np.array([10.0, 0.0, 0.0])]), transformer, baked=baked)

@@ -200,6 +200,8 @@ def test_coordinates_too_far_for_float32_are_reported_and_the_model_recentred(tm
     assert _metres(centre.x, centre.y, *_far_centre(method, FAR)) < 0.05
     assert _metres(p.lon, p.lat, *_far_centre(method, FAR)) < 0.05
     assert _glb_reach(model.glb) < 50
+    # the block stands on the ground (z = 0 in the file), as a model near its origin does
+    assert p.elevation == 0.0 and p.enu(np.array([[FAR, 0.0, 0.0]]))[0, 2] == 0.0
     assert model.height_m == pytest.approx(H, abs=0.01)
 
 
