@@ -3,20 +3,27 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from tests.bim.models import write_model
 from tests.conftest import SHARED_DATA
 from twin.city_store import CityStore
 
 TWIN = str(Path(sys.executable).parent / "twin")
+ROOT = Path(__file__).resolve().parents[2]
 KEYS = ["building_id", "name", "schema", "georeference", "storeys", "spaces", "elements", "element_counts",
         "height_m", "footprint", "glb", "h3_cells", "codes", "city_building", "address", "warnings"]
 
 
 def _run(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([TWIN, "bim", "ingest", *args], capture_output=True, text=True, timeout=300)
+    # this checkout's code, whichever checkout the environment's editable install points at
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    return subprocess.run([TWIN, "bim", "ingest", *args], capture_output=True, text=True, timeout=300, env=env)
 
 
 def test_json_names_the_building_where_it_stands_and_what_it_holds(city_dir):
@@ -45,3 +52,32 @@ def test_a_model_placed_outside_the_city_is_refused_and_nothing_is_written(city_
     after = CityStore.open(city_dir).manifest()
     assert after.generation == before.generation and after.tables == before.tables
     assert sorted(p.name for p in (city_dir / "blobs").rglob("*.glb")) == blobs
+
+
+def _bridge(folder: Path) -> tuple[Path, str]:
+    path = write_model(folder / "bridge.ifc", schema="IFC4X3", holder="IfcBridge", site_ref=(114.30, 30.58))
+    return path, (f"error: {path}: the model has no IfcBuilding (it holds IfcBridge); the twin places buildings, so "
+                  f"infrastructure-only models are not ingested")
+
+
+def _elsewhere(_folder: Path) -> tuple[Path, str]:
+    path = SHARED_DATA / "ifc" / "geographic-referencing-gk.ifc"
+    return path, (f"error: {path}: building Building is placed by its IfcMapConversion at 49.09554 N, 8.43368 E, "
+                  f"8,525 km from Wuhan; pass --anchor LON,LAT to place it in the city")
+
+
+@pytest.mark.parametrize("refused", [_bridge, _elsewhere], ids=["no IfcBuilding", "outside the city"])
+@pytest.mark.parametrize("exists", [False, True], ids=["no folder", "empty folder"])
+def test_a_refused_file_into_a_folder_with_no_city_leaves_nothing_behind(tmp_path, refused, exists):
+    (tmp_path / "in").mkdir()
+    path, error = refused(tmp_path / "in")
+    folder = tmp_path / "out" / "city"
+    if exists:
+        folder.mkdir(parents=True)
+    done = _run(str(path), "--store", str(folder), "--json")
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.strip().splitlines() == [error]
+    if exists:
+        assert list(folder.iterdir()) == []  # no manifest, lock or live database
+    else:
+        assert not (tmp_path / "out").exists()
