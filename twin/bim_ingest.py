@@ -307,4 +307,6 @@ def _frame(rows: list[dict], columns: tuple[str, ...]) -> pd.DataFrame:
         frame["index"] = frame["index"].astype(np.int64)
     if "area_m2" in frame.columns:
         frame["area_m2"] = frame["area_m2"].astype(np.float64)
+    if frame.empty:  # a model with no IfcSpace: an empty column of objects has no type, so its text is said
+        frame = frame.astype({c: "string" for c in columns if c not in ("index", "area_m2")})
     return frame

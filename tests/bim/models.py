@@ -67,10 +67,11 @@ def _place(f: ifcopenshell.file, product, xyz: tuple[float, float, float]) -> No
 def write_model(path: Path, *, schema: str = "IFC4", conversion: Conversion | None = None,
                 site_ref: tuple[float, float] | None = None, site_at: tuple[float, float, float] = (0.0, 0.0, 0.0),
                 size: tuple[float, float, float] = (30.0, 12.0, 9.0), buildings: int = 1,
-                holder: str | None = "IfcBuilding") -> Path:
+                holder: str | None = "IfcBuilding", storey: str | None = None) -> Path:
     """Write the model at ``path``: in metres, ``buildings`` times ``holder`` (None: the blocks stand in the site).
 
-    ``site_ref`` is the IfcSite's RefLongitude, RefLatitude in degrees; ``site_at`` the site's placement.
+    ``site_ref`` is the IfcSite's RefLongitude, RefLatitude in degrees; ``site_at`` the site's placement. With
+    ``storey``, each building's block stands in a storey of that name at the building's foot.
     """
     f = ifcopenshell.api.project.create_file(version=schema)
     project = ifcopenshell.api.root.create_entity(f, ifc_class="IfcProject", name="test")
@@ -96,6 +97,12 @@ def write_model(path: Path, *, schema: str = "IFC4", conversion: Conversion | No
             container = ifcopenshell.api.root.create_entity(f, ifc_class=holder, name=f"Building {k + 1}")
             _place(f, container, corner)
             ifcopenshell.api.aggregate.assign_object(f, products=[container], relating_object=site)
+        if holder is not None and storey is not None:
+            level = ifcopenshell.api.root.create_entity(f, ifc_class="IfcBuildingStorey", name=storey)
+            level.Elevation = corner[2]
+            _place(f, level, corner)
+            ifcopenshell.api.aggregate.assign_object(f, products=[level], relating_object=container)
+            container = level
         block = ifcopenshell.api.root.create_entity(f, ifc_class="IfcWall", name=f"block {k + 1}")
         _place(f, block, corner)
         shape = ifcopenshell.api.geometry.add_slab_representation(

@@ -9,8 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from pyproj import Transformer
 
-from tests.bim.models import write_model
+from tests.bim.models import CRS, WUHAN_EN, Conversion, write_model
 from tests.conftest import SHARED_DATA
 from twin.city_store import CityStore
 
@@ -18,6 +19,10 @@ TWIN = str(Path(sys.executable).parent / "twin")
 ROOT = Path(__file__).resolve().parents[2]
 KEYS = ["building_id", "name", "schema", "georeference", "storeys", "spaces", "elements", "element_counts",
         "height_m", "footprint", "glb", "h3_cells", "codes", "city_building", "address", "warnings"]
+#: the object issue 8 asks --json to print
+ISSUE_KEYS = ["building_id", "schema", "georeference", "storeys", "spaces", "elements", "height_m", "footprint", "glb",
+              "h3_cells", "warnings"]
+ISSUE_GEOREFERENCE = ["method", "crs", "lon", "lat", "elevation", "warnings"]
 
 
 def _run(*args: str) -> subprocess.CompletedProcess:
@@ -81,3 +86,26 @@ def test_a_refused_file_into_a_folder_with_no_city_leaves_nothing_behind(tmp_pat
         assert list(folder.iterdir()) == []  # no manifest, lock or live database
     else:
         assert not (tmp_path / "out").exists()
+
+
+def test_json_for_one_building_is_the_object_the_issue_names(tmp_path):
+    path = write_model(tmp_path / "one.ifc", conversion=Conversion(*WUHAN_EN, height=21.5), storey="1F")
+    folder = tmp_path / "city"  # no city yet: the ingest makes one to write the model into
+    done = _run(str(path), "--store", str(folder), "--json")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert list(report) == KEYS and set(ISSUE_KEYS) <= set(report) and "buildings" not in report
+    g = report["georeference"]
+    assert set(ISSUE_GEOREFERENCE) <= set(g)
+    lon, lat = Transformer.from_crs(CRS, "EPSG:4326", always_xy=True).transform(*WUHAN_EN)
+    assert (g["method"], g["crs"], g["elevation"], g["warnings"]) == ("map_conversion", CRS, 21.5, [])
+    assert abs(g["lon"] - lon) < 1e-7 and abs(g["lat"] - lat) < 1e-7
+    assert report["schema"] == "IFC4" and report["storeys"] == [{"name": "1F", "elevation": 0.0}]
+    assert (report["spaces"], report["elements"], report["height_m"]) == (0, 1, 9.0)
+    assert report["footprint"]["type"] == "Polygon" and len(report["footprint"]["coordinates"][0]) == 5
+    assert report["h3_cells"] and all(isinstance(c, str) for c in report["h3_cells"])
+    assert report["warnings"] == []
+    city = CityStore.open(folder)
+    assert city.read("bim_models")["model_id"].tolist() == [report["building_id"]]
+    assert city.blob(report["glb"]).stat().st_size > 0
+
