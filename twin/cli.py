@@ -384,7 +384,8 @@ def bim() -> None:
 @click.option("--threads", type=click.IntRange(1, 64), default=None,
               help="tessellation threads  [default: one per core]")
 @click.option("--json", "as_json", is_flag=True,
-              help="print one JSON object: building_id, schema, georeference, storeys, spaces, elements, ...")
+              help="print one JSON object: building_id, schema, georeference, storeys, spaces, elements, ... (the "
+                   "first building's; with several, \"buildings\" holds each one's)")
 def bim_ingest(file: Path, anchor: str | None, crs: str | None, rotation: float | None, store: Path | None,
                threads: int | None, as_json: bool) -> None:
     """Ingest the IFC model in FILE (.ifc or .ifczip) into the city store (a refused file writes nothing)."""
@@ -412,8 +413,9 @@ def bim_ingest(file: Path, anchor: str | None, crs: str | None, rotation: float 
         raise
     _audit_write(target.folder, "store.ingest", "bim_models", file=file.name, buildings=len(reports),
                  method=reports[0]["georeference"]["method"])
-    if as_json:
-        click.echo(json.dumps(reports[0] if len(reports) == 1 else {"buildings": reports}, ensure_ascii=False))
+    if as_json:  # one object always: the first building's, and every building's under "buildings" if several
+        shown = reports[0] if len(reports) == 1 else {**reports[0], "buildings": reports}
+        click.echo(json.dumps(shown, ensure_ascii=False))
         return
     for r in reports:
         g = r["georeference"]

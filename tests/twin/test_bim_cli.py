@@ -109,3 +109,14 @@ def test_json_for_one_building_is_the_object_the_issue_names(tmp_path):
     assert city.read("bim_models")["model_id"].tolist() == [report["building_id"]]
     assert city.blob(report["glb"]).stat().st_size > 0
 
+
+def test_json_for_several_buildings_is_the_first_one_with_every_one_under_buildings(tmp_path):
+    path = write_model(tmp_path / "two.ifc", conversion=Conversion(*WUHAN_EN), buildings=2)
+    done = _run(str(path), "--store", str(tmp_path / "city"), "--json")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert list(report) == [*KEYS, "buildings"]
+    first, second = report["buildings"]
+    assert list(first) == list(second) == KEYS and first == {k: report[k] for k in KEYS}
+    assert first["building_id"] != second["building_id"] and first["glb"] != second["glb"]
+    assert first["footprint"] != second["footprint"]
