@@ -82,7 +82,7 @@ class Placement:
     method: Method
     crs: str | None
     #: the reference point: the engineering origin of the model (or, for a model far from its origin, the
-    #: centre of its extent), in WGS84 and metres above the datum
+    #: centre of its extent in plan, at the height of its origin), in WGS84 and metres above the datum
     lon: float
     lat: float
     elevation: float
@@ -170,6 +170,8 @@ class MapConversion:
     crs_name: str | None
     crs: CRS | None
     notes: tuple[str, ...] = ()
+    #: metres of height on the map per metre of the model's z (Scale times FactorZ, in metres)
+    z_factor: float = 1.0
 
 
 def project_unit_m(model: ifcopenshell.file) -> float:
@@ -237,7 +239,7 @@ def map_conversion(model: ifcopenshell.file, *, crs_override: str | None = None)
         entity = _crs_entity(model)
         crs_name = getattr(entity, "Name", None) if entity is not None else None
         map_unit = _map_unit_m(entity)
-    map_unit = map_unit or 1.0
+    map_unit = map_unit or 1.0  # metres per map unit
     scale = float(params.scale or 1.0)
     if abs(scale - 1.0) < 1e-12 and abs(unit - map_unit) > 1e-12:
         # Scale left at 1 though the units differ: the units say how a model unit becomes a map unit
@@ -264,7 +266,7 @@ def map_conversion(model: ifcopenshell.file, *, crs_override: str | None = None)
     return MapConversion(
         eastings=float(params.e or 0.0), northings=float(params.n or 0.0), height=float(params.h or 0.0),
         grid_rotation=grid_rotation, factors=(per_m * fx, per_m * fy, per_m * fz), crs_name=crs_name, crs=crs,
-        notes=tuple(notes),
+        notes=tuple(notes), z_factor=per_m * fz * map_unit,
     )
 
 
@@ -355,11 +357,11 @@ def locate(model: ifcopenshell.file, extent: np.ndarray, *, where: str, anchor: 
                 f"IfcMapConversion adds (E {conv.eastings:.2f}, N {conv.northings:.2f}); they were applied once, "
                 f"not twice"
             )
-        origin = centre.copy() if (baked or far) else np.zeros(3)
+        # recentred on the middle of its plan, a model keeps its heights: z = 0 stays at the map's height (as the
+        # other methods do, and as the map draws a GLB: from the ground up)
+        origin = np.array([centre[0], centre[1], 0.0]) if (baked or far) else np.zeros(3)
         if far and not baked:
             warnings.append(far)
-        if baked:
-            origin[2] = 0.0
         ref = _map_lonlat(conv, origin[None, :], transformer, baked=baked)[0]
         lon0, lat0 = float(ref[0]), float(ref[1])
         axis = _map_lonlat(conv, np.array([origin, origin + np.array([10.0, 0.0, 0.0])]), transformer, baked=baked)
@@ -370,7 +372,7 @@ def locate(model: ifcopenshell.file, extent: np.ndarray, *, where: str, anchor: 
             ll = _map_lonlat(conv, xyz, transformer, baked=baked)
             out = np.empty_like(xyz)
             out[:, :2] = lonlat_to_en(ll[:, 0], ll[:, 1], lon0, lat0)
-            out[:, 2] = xyz[:, 2] - origin[2]
+            out[:, 2] = (xyz[:, 2] - origin[2]) * conv.z_factor  # heights scale as the map's do (FactorZ)
             return out
 
         if site is not None:

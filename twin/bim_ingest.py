@@ -34,10 +34,10 @@ from bim.convert import BuildingModel, ConvertedFile, convert_file
 from bim.errors import BimError
 from bim.georeference import Anchor, distance_m, where_text
 from cim.crs_check import WUHAN, CityBox
-from cim.level_join import assign_codes
+from cim.level_join import Units, assign_codes
 from cim.levels import CITY_CODE, LEVEL_COLUMNS, Level
 from twin.address_search import AddressSearch, SearchError
-from twin.city_ingest import units_of
+from twin.city_ingest import undo_new_store, units_of
 from twin.city_store import CityStore, StoreError
 from twin.manifest import Source, now
 
@@ -188,6 +188,8 @@ class CityBase:
 
     @classmethod
     def of_store(cls, store: CityStore) -> CityBase:
+        if not CityStore.exists_at(store.folder):  # a folder that holds no city yet: nothing to link to
+            return cls(Units(), None, None)
         buildings = store.read("buildings", columns=["code", "address", *LEVEL_COLUMNS, "geometry"]) \
             if store.has("buildings") else None
         return cls(units_of(store), buildings, AddressSearch(store) if store.has("addresses") else None)
@@ -197,20 +199,36 @@ def ingest_ifc(store: CityStore, path: Path, *, anchor: Anchor | None = None, cr
                num_threads: int | None = None, progress: Callable[[str, float], None] | None = None,
                city: CityBox = WUHAN, converted: ConvertedFile | None = None, name: str | None = None) -> list[dict]:
     """Ingest one IFC file; one JSON-ready report per building. Raises :class:`BimError` and writes nothing
-    if the file is refused. ``name`` is the file's name as its owner knows it (an upload is kept under another)."""
+    if the file is refused. ``name`` is the file's name as its owner knows it (an upload is kept under another).
+
+    ``store`` may name a folder that holds no city yet (``CityStore(folder)``): the model is then linked to an
+    empty city, and the store is made only to write it, so a refused file leaves no folder behind."""
     say = progress or (lambda _t, _s: None)
     path = Path(path)
+    new = not CityStore.exists_at(store.folder)
+    if new:
+        try:
+            CityStore.check_creatable(store.folder)  # a bad place is refused before the file is read
+        except StoreError as exc:
+            raise BimError(f"{exc}; nothing was written") from None
     converted = converted or convert_file(path, anchor=anchor, crs=crs, num_threads=num_threads, progress=say)
     if name:
         converted = dataclasses.replace(converted, path=converted.path.with_name(name))
     check_in_city(converted, city)
     say("linking to the city base", 0.96)
     base = CityBase.of_store(store)
+    undo = undo_new_store(store.folder) if new else (lambda: None)
     try:
+        if new:
+            store = CityStore.open(store.folder, create=True)
         with store.batch(WRITER) as batch:
             reports = write_models(batch, store, [converted], base)
     except StoreError as exc:
+        undo()
         raise BimError(f"{path}: {exc}") from None
+    except BaseException:
+        undo()
+        raise
     say("done", 1.0)
     return reports
 
@@ -289,4 +307,6 @@ def _frame(rows: list[dict], columns: tuple[str, ...]) -> pd.DataFrame:
         frame["index"] = frame["index"].astype(np.int64)
     if "area_m2" in frame.columns:
         frame["area_m2"] = frame["area_m2"].astype(np.float64)
+    if frame.empty:  # a model with no IfcSpace: an empty column of objects has no type, so its text is said
+        frame = frame.astype({c: "string" for c in columns if c not in ("index", "area_m2")})
     return frame

@@ -95,7 +95,7 @@ def ingest_file(store: CityStore, request: IngestRequest, *, progress: Callable[
     if prepared.table in TABLE_OF_LEVEL.values() and not new:
         layout = _new_layout(store, prepared.table, frame, request.mode, report, progress)
     progress(f"writing {report.features:,} rows into the {prepared.table} table", done=4, total=STEPS)
-    undo = _undo_new_store(store.folder) if new else (lambda: None)
+    undo = undo_new_store(store.folder) if new else (lambda: None)
     try:
         if new:
             store = CityStore.open(store.folder, create=True)
@@ -123,7 +123,7 @@ def ingest_file(store: CityStore, request: IngestRequest, *, progress: Callable[
     return report
 
 
-def _undo_new_store(folder: Path) -> Callable[[], None]:
+def undo_new_store(folder: Path) -> Callable[[], None]:
     """How to take back a new store about to be made in ``folder`` (absent, or empty: see
     :meth:`CityStore.check_creatable`) if the write into it fails: remove the folders creating it makes (the
     outermost of it and its parents that does not exist yet), or the manifest and lock it puts into a folder

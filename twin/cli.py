@@ -384,7 +384,8 @@ def bim() -> None:
 @click.option("--threads", type=click.IntRange(1, 64), default=None,
               help="tessellation threads  [default: one per core]")
 @click.option("--json", "as_json", is_flag=True,
-              help="print one JSON object: building_id, schema, georeference, storeys, spaces, elements, ...")
+              help="print one JSON object: building_id, schema, georeference, storeys, spaces, elements, ... (the "
+                   "first building's; with several, \"buildings\" holds each one's)")
 def bim_ingest(file: Path, anchor: str | None, crs: str | None, rotation: float | None, store: Path | None,
                threads: int | None, as_json: bool) -> None:
     """Ingest the IFC model in FILE (.ifc or .ifczip) into the city store (a refused file writes nothing)."""
@@ -397,19 +398,24 @@ def bim_ingest(file: Path, anchor: str | None, crs: str | None, rotation: float 
     if rotation is not None and anchor is None:
         raise BimError("--rotation turns a model placed with --anchor; pass --anchor LON,LAT too")
     placed = Anchor.parse(anchor, rotation=rotation, crs=crs) if anchor is not None else None
-    target = CityStore.open(store or load_settings().data, create=True)
+    settings = load_settings()
+    folder = store or settings.data
+    # a folder without a city becomes one only when the model is written: a refused file leaves nothing behind
+    target = CityStore.open(folder) if CityStore.exists_at(folder) else CityStore(folder)
     try:
         with Steps(quiet=as_json) as steps:
             reports = ingest_ifc(target, file, anchor=placed, crs=None if placed else crs, num_threads=threads,
                                  progress=lambda text, share: steps(f"{text} ({share:.0%})"))
-    except TwinError as exc:
-        _audit_write(target.folder, "store.ingest", "bim_models", outcome="failed", file=file.name,
-                     error=str(exc)[:300])
+    except TwinError as exc:  # a refused file is recorded too, in the city it was for
+        if CityStore.exists_at(folder) or settings.database_url:
+            _audit_write(folder, "store.ingest", "bim_models", outcome="failed", file=file.name,
+                         error=str(exc)[:300])
         raise
     _audit_write(target.folder, "store.ingest", "bim_models", file=file.name, buildings=len(reports),
                  method=reports[0]["georeference"]["method"])
-    if as_json:
-        click.echo(json.dumps(reports[0] if len(reports) == 1 else {"buildings": reports}, ensure_ascii=False))
+    if as_json:  # one object always: the first building's, and every building's under "buildings" if several
+        shown = reports[0] if len(reports) == 1 else {**reports[0], "buildings": reports}
+        click.echo(json.dumps(shown, ensure_ascii=False))
         return
     for r in reports:
         g = r["georeference"]
