@@ -1,8 +1,8 @@
 """The demo city's users: one per role, each with a password made for this run only.
 
 ``make demo`` runs ``twin demo users`` after building the city, so a newcomer can sign in as a commander,
-a dispatcher, an analyst... and see what each may do. The passwords change at every run and are printed
-once; the store keeps only their hashes.
+a dispatcher, an analyst... and see what each may do. The passwords change at every run, are printed once,
+and are one-time: at the first sign-in each user chooses their own. The store keeps only their hashes.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ def demo_user_name(role: Role) -> str:
 
 
 def ensure_demo_users(users: UserStore) -> list[DemoUser]:
-    """Make (or re-enable) one user per role and give each a fresh password; returns them with it."""
+    """Make (or re-enable) one user per role and give each a fresh one-time password; returns them with it."""
     made = []
     for role in Role:
         name = demo_user_name(role)
@@ -42,9 +42,9 @@ def ensure_demo_users(users: UserStore) -> list[DemoUser]:
         try:
             users.get(name)
         except UnknownUser:
-            users.add(name, password=password, grants=[grant], display_name=f"演示{ROLE_LABELS[role]}")
+            users.add(name, password=password, grants=[grant], display_name=f"演示{ROLE_LABELS[role]}", one_time=True)
         else:
-            users.set_password(name, password)
+            users.set_password(name, password, one_time=True)
             users.enable(name)
         made.append(DemoUser(name, role, password))
     return made

@@ -75,6 +75,8 @@ users = sa.Table(
     sa.Column("failed_signins", sa.Integer, nullable=False),
     sa.Column("locked_until", UTCDateTime, nullable=True),
     sa.Column("last_signin_at", UTCDateTime, nullable=True),
+    # a password given to the user (the demo's, an admin's reset): they choose their own at the next sign-in
+    sa.Column("must_change_password", sa.Boolean, nullable=False, server_default=sa.false()),
 )
 
 #: A role held by a user or an API token. No area (the whole city) and no department are stored as ''

@@ -95,6 +95,8 @@ class User:
     created_at: datetime
     last_signin_at: datetime | None
     locked_until: datetime | None
+    #: the password was given to the user (one-time): they choose their own before anything else
+    must_change_password: bool = False
 
     @property
     def roles(self) -> frozenset[str]:
@@ -113,13 +115,15 @@ class User:
             "created_at": iso(self.created_at),
             "last_signin_at": iso(self.last_signin_at),
             "locked_until": iso(self.locked_until),
+            "one_time": self.must_change_password,  # the secret it holds was given to it, to be replaced
         }
 
 
 def _user(row: sa.Row, grants: tuple[Grant, ...]) -> User:
     m = row._mapping
     return User(name=m["name"], display_name=m["display_name"], disabled=bool(m["disabled"]), grants=grants,
-                created_at=m["created_at"], last_signin_at=m["last_signin_at"], locked_until=m["locked_until"])
+                created_at=m["created_at"], last_signin_at=m["last_signin_at"], locked_until=m["locked_until"],
+                must_change_password=bool(m["must_change_password"]))
 
 
 def check_password(name: str, password: str) -> None:
@@ -173,8 +177,10 @@ class UserStore:
 
     # --- accounts ------------------------------------------------------------------------------------------
 
-    def add(self, name: str, *, password: str, grants: Sequence[Grant], display_name: str | None = None) -> User:
-        """A new enabled user with ``grants``; the password is kept only as its hash."""
+    def add(self, name: str, *, password: str, grants: Sequence[Grant], display_name: str | None = None,
+            one_time: bool = False) -> User:
+        """A new enabled user with ``grants``; the password is kept only as its hash. A ``one_time`` password
+        (given to the user by someone else) must be replaced by the user's own at their first sign-in."""
         check_name(name, "user", UserError)
         if name in RESERVED_NAMES:
             raise UserError(f"the name {name!r} stands for visitors who have not signed in; choose another")
@@ -195,6 +201,7 @@ class UserStore:
                 conn.execute(users_table.insert().values(
                     name=name, display_name=display, password_hash=hashed, disabled=False, created_at=moment,
                     password_changed_at=moment, failed_signins=0, locked_until=None, last_signin_at=None,
+                    must_change_password=one_time,
                 ))
                 write_grants(conn, "user", name, grants)
         except sa.exc.IntegrityError:  # another process added the same name just now
@@ -249,15 +256,17 @@ class UserStore:
             conn.execute(users_table.update().where(users_table.c.name == name)
                          .values(disabled=False, failed_signins=0, locked_until=None))
 
-    def set_password(self, name: str, password: str) -> None:
-        """Give ``name`` a new password; their sessions end and a sign-in lock lifts."""
+    def set_password(self, name: str, password: str, *, one_time: bool = False) -> None:
+        """Give ``name`` a new password; their sessions end and a sign-in lock lifts. A ``one_time`` password
+        must be replaced by the user's own at their next sign-in."""
         check_password(name, password)
         hashed = self.hasher.hash(password)
         moment = _now()
         with self.live.write() as conn:
             self._require(conn, name)
             conn.execute(users_table.update().where(users_table.c.name == name).values(
-                password_hash=hashed, password_changed_at=moment, failed_signins=0, locked_until=None))
+                password_hash=hashed, password_changed_at=moment, failed_signins=0, locked_until=None,
+                must_change_password=one_time))
             s = sessions_table.c
             conn.execute(sessions_table.update().where((s.user_name == name) & s.revoked_at.is_(None))
                          .values(revoked_at=moment))
@@ -306,6 +315,15 @@ class UserStore:
         failures = self._count_failure(name if row is not None else None, ip, moment,
                                        ghost=None if row is not None else _ghost_key(name))
         raise SigninFailed("wrong name or password", delay_s=failure_delay(failures))
+
+    def change_password(self, name: str, current: str, new: str, *, ip: str) -> Principal:
+        """The user's own new password in place of ``current`` (checked, and counted on failure, as a sign-in
+        is); a one-time password is then spent. The user's other sessions end."""
+        principal = self.verify(name, current, ip=ip)
+        if new == current:
+            raise UserError("the new password must differ from the one you were given; choose another")
+        self.set_password(name, new)
+        return principal
 
     def _matches(self, stored: str, password: str) -> bool:
         try:

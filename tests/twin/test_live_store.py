@@ -22,7 +22,7 @@ def live(database_url, tmp_path):
 
 
 def test_opening_runs_the_migrations_to_the_newest_revision(live):
-    assert live.revision() == live.head() == "0002_access"
+    assert live.revision() == live.head() == "0003_one_time_passwords"
 
 
 def test_the_migrations_build_exactly_the_schema_the_code_declares(live):
@@ -46,7 +46,7 @@ def test_opening_twice_at_once_migrates_once(database_url, tmp_path):
     for t in threads:
         t.join()
     assert errors == []
-    assert {s.revision() for s in stores} == {"0002_access"}
+    assert {s.revision() for s in stores} == {"0003_one_time_passwords"}
     for s in stores:
         s.dispose()
 
@@ -129,9 +129,25 @@ def test_the_access_revision_downgrades_cleanly_and_upgrades_again(live):
     assert live.revision() == "0001_jobs"
     assert set(sa.inspect(live.engine).get_table_names()) == {"jobs", "alembic_version"}
     live.migrate()
-    assert live.revision() == "0002_access"
+    assert live.revision() == "0003_one_time_passwords"
     with live.write() as conn:  # the append-only triggers are back too
         conn.execute(sa.text("INSERT INTO audit (at, actor, actor_kind, action, target, outcome, ip) "
                              "VALUES (CURRENT_TIMESTAMP, 'a', 'user', 'x', '', 'ok', '')"))
     with pytest.raises(sa.exc.DBAPIError, match="append-only"), live.write() as conn:
         conn.execute(sa.text("DELETE FROM audit"))
+
+
+def test_users_made_before_one_time_passwords_keep_theirs_as_their_own(live):
+    from alembic import command
+
+    from twin.live_store import _alembic_config
+
+    with live.engine.begin() as conn:
+        command.downgrade(_alembic_config(conn), "0002_access")
+        conn.execute(sa.text("INSERT INTO users (name, display_name, password_hash, disabled, created_at, "
+                             "password_changed_at, failed_signins) VALUES ('ops', 'ops', 'x', false, "
+                             "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, 0)"))
+    live.migrate()
+    assert live.revision() == "0003_one_time_passwords"
+    with live.read() as conn:
+        assert conn.execute(sa.text("SELECT name, must_change_password FROM users")).all() == [("ops", False)]

@@ -280,3 +280,40 @@ def test_a_new_password_replaces_the_old_one_and_ends_the_sessions(users, live):
         users.verify("chen", PASSWORD, ip="10.0.0.1")
     assert users.verify("chen", "a new long passphrase", ip="10.0.0.1").name == "chen"
     assert SessionStore(live).get(started.session_id) is None
+
+
+def test_a_one_time_password_is_spent_when_the_user_chooses_their_own(users, live):
+    users.add("zhou", password=PASSWORD, grants=[Grant(Role.DISPATCHER)], one_time=True)
+    assert users.get("zhou").must_change_password and users.get("zhou").to_json()["one_time"] is True
+    other = SessionStore(live).create("zhou", ip="10.0.0.1", user_agent="test")
+    with pytest.raises(UserError, match="must differ from the one you were given"):
+        users.change_password("zhou", PASSWORD, PASSWORD, ip="10.0.0.1")
+    with pytest.raises(UserError, match="at least 10 characters"):
+        users.change_password("zhou", PASSWORD, "short", ip="10.0.0.1")
+    assert users.get("zhou").must_change_password  # nothing was changed by a refusal
+    principal = users.change_password("zhou", PASSWORD, "my own passphrase 2026", ip="10.0.0.1")
+    assert principal.name == "zhou" and principal.roles == {"dispatcher"}
+    assert not users.get("zhou").must_change_password
+    with pytest.raises(SigninFailed):
+        users.verify("zhou", PASSWORD, ip="10.0.0.1")
+    assert users.verify("zhou", "my own passphrase 2026", ip="10.0.0.1").name == "zhou"
+    assert SessionStore(live).get(other.session_id) is None
+
+
+def test_changing_a_password_with_the_wrong_current_one_counts_as_a_failed_sign_in(users):
+    users.add("zhou", password=PASSWORD, grants=[Grant(Role.DISPATCHER)], one_time=True)
+    for _ in range(LOCK_AFTER):
+        with pytest.raises(SigninFailed):
+            users.change_password("zhou", "not the one given", "my own passphrase 2026", ip="10.0.0.2")
+    with pytest.raises(SigninLocked):
+        users.change_password("zhou", PASSWORD, "my own passphrase 2026", ip="10.0.0.3")
+    assert users.get("zhou").must_change_password
+
+
+def test_an_admin_reset_can_be_one_time_and_a_plain_reset_is_the_users_own(users):
+    users.add("li", password=PASSWORD, grants=[Grant(Role.ANALYST)])
+    assert not users.get("li").must_change_password
+    users.set_password("li", "given by the admin", one_time=True)
+    assert users.get("li").must_change_password
+    users.set_password("li", "chosen by li herself")
+    assert not users.get("li").must_change_password
