@@ -111,7 +111,7 @@ def demo_build(scale: str, seed: int, store: Path | None, buildings: int | None,
 @demo.command("users")
 @_store_option("--store", "--out")
 def demo_users(store: Path | None) -> None:
-    """Make one demo user per role, each with a fresh password, printed once."""
+    """Make one demo user per role, each with a fresh one-time password, printed once."""
     from twin.audit import AuditLog
     from twin.demo_users import ensure_demo_users
     from twin.live_store import LiveStore
@@ -125,7 +125,7 @@ def demo_users(store: Path | None) -> None:
                               target=", ".join(u.name for u in made))
     finally:
         live.dispose()
-    click.echo("demo users (passwords made for this run; sign in at /signin):")
+    click.echo("demo users (one-time passwords made for this run: sign in at /signin, then choose your own):")
     for u in made:
         click.echo(f"  {u.name:<20} {u.password:<18} {u.role.value} {u.label}")
 
@@ -536,9 +536,11 @@ def users() -> None:
 @click.option("--display-name", default=None, metavar="TEXT", help="the name shown on screen  [default: NAME]")
 @click.option("--password-file", type=click.Path(path_type=Path, dir_okay=False, exists=True), default=None,
               help=PASSWORD_FILE_HELP)
+@click.option("--one-time", is_flag=True,
+              help="the password is given to the user, who must choose their own at the first sign-in")
 @_store_option()
 def users_add(name: str, roles: tuple[str, ...], area: str | None, department: str | None,
-              display_name: str | None, password_file: Path | None, store: Path | None) -> None:
+              display_name: str | None, password_file: Path | None, one_time: bool, store: Path | None) -> None:
     """Add the user NAME (the first user must be an admin)."""
     from twin.access_rows import roles_text
     from twin.users import UserStore
@@ -548,9 +550,11 @@ def users_add(name: str, roles: tuple[str, ...], area: str | None, department: s
         people = UserStore(live)
         if people.is_empty() and not any(g.role == "admin" for g in grants):
             raise TwinError("the first user must be an admin: add one with --role admin")
-        user = people.add(name, password=_password(password_file), grants=grants, display_name=display_name)
-        _audit(live, "user.add", name, roles=sorted(user.roles))
-    click.echo(f"added user {name} with roles {roles_text(user.grants)}")
+        user = people.add(name, password=_password(password_file), grants=grants, display_name=display_name,
+                          one_time=one_time)
+        _audit(live, "user.add", name, roles=sorted(user.roles), one_time=one_time)
+    click.echo(f"added user {name} with roles {roles_text(user.grants)}"
+               + ("; they choose their own password at the first sign-in" if one_time else ""))
 
 
 @users.command("list")
@@ -602,17 +606,20 @@ def users_enable(name: str, store: Path | None) -> None:
 @click.argument("name")
 @click.option("--password-file", type=click.Path(path_type=Path, dir_okay=False, exists=True), default=None,
               help=PASSWORD_FILE_HELP)
+@click.option("--one-time", is_flag=True,
+              help="the password is given to the user, who must choose their own at the first sign-in")
 @_store_option()
-def users_passwd(name: str, password_file: Path | None, store: Path | None) -> None:
+def users_passwd(name: str, password_file: Path | None, one_time: bool, store: Path | None) -> None:
     """Set NAME's password (their sessions end)."""
     from twin.users import UserStore
 
     with _live_store(store) as live:
         people = UserStore(live)
         people.get(name)  # an unknown name fails before the password is asked for
-        people.set_password(name, _password(password_file))
-        _audit(live, "user.passwd", name)
-    click.echo(f"set the password of {name}; their sessions have ended")
+        people.set_password(name, _password(password_file), one_time=one_time)
+        _audit(live, "user.passwd", name, one_time=one_time)
+    click.echo(f"set the password of {name}; their sessions have ended"
+               + ("; they choose their own at the next sign-in" if one_time else ""))
 
 
 @main.group(cls=_Group)

@@ -43,3 +43,34 @@ def test_an_audit_since_out_of_range_is_one_line(tmp_path, since):
     assert run.stderr.strip().splitlines() == [
         f"error: since {since!r} lies outside the dates the audit log can hold; give a date from "
         f"0001-01-02 to 9999-12-30, or a duration like 30m, 2h or 7d"]
+
+
+def _one_time(folder: Path) -> dict[str, bool]:
+    from twin.live_store import LiveStore
+    from twin.users import UserStore
+
+    live = LiveStore.open(None, folder)
+    try:
+        return {u.name: u.must_change_password for u in UserStore(live).list()}
+    finally:
+        live.dispose()
+
+
+def test_demo_users_get_one_time_passwords_and_an_admin_can_give_one(tmp_path):
+    folder = tmp_path / "c"
+    run = _twin("demo", "users", "--store", str(folder))
+    assert run.returncode == 0, run.stderr
+    lines = run.stdout.splitlines()
+    assert lines[0] == "demo users (one-time passwords made for this run: sign in at /signin, then choose your own):"
+    assert len(lines) == 1 + 9 and lines[1].split()[0] == "demo-commander"
+    assert set(_one_time(folder).values()) == {True}
+    run = _twin("users", "add", "root", "--role", "admin", "--store", str(folder))
+    assert run.returncode == 0 and run.stdout == "added user root with roles admin\n"
+    run = _twin("users", "passwd", "demo-analyst", "--one-time", "--store", str(folder))
+    assert run.returncode == 0, run.stderr
+    assert run.stdout == ("set the password of demo-analyst; their sessions have ended; "
+                          "they choose their own at the next sign-in\n")
+    run = _twin("users", "passwd", "demo-commander", "--store", str(folder))
+    assert run.returncode == 0, run.stderr
+    flags = _one_time(folder)
+    assert (flags["root"], flags["demo-analyst"], flags["demo-commander"]) == (False, True, False)
