@@ -195,6 +195,43 @@ def test_signing_in_starts_a_session_that_signing_out_ends(services):
     assert actions == [("duty1", "signout", "ok"), ("duty1", "signin", "ok")]
 
 
+def test_a_one_time_password_opens_no_session_until_the_user_chooses_their_own(services, monkeypatch):
+    monkeypatch.setattr("views.signin_page.time.sleep", lambda _s: None)
+    services.users.add("demo-dispatcher", password=PASSWORD, grants=[Grant(Role.DISPATCHER)], one_time=True)
+    client = client_as(services)
+    form = client.get("/signin?next=/overview")
+    token = _form_token(form.data.decode())
+    asked = client.post("/signin?next=/overview", data={"name": "demo-dispatcher", "password": PASSWORD,
+                                                        "csrf_token": token})
+    page = asked.data.decode()
+    assert asked.status_code == 200 and 'id="password-form"' in page
+    assert 'action="/signin/password?next=/overview"' in page
+    assert "twin_session" not in " ".join(asked.headers.getlist("Set-Cookie"))
+    assert client.get("/api/v1/me").status_code == 401  # the password given opened nothing
+
+    def choose(current: str, new: str, repeat: str):
+        return client.post("/signin/password?next=/overview", data={
+            "name": "demo-dispatcher", "current": current, "new": new, "repeat": repeat, "csrf_token": token})
+
+    differ = choose(PASSWORD, "my own passphrase", "my own passphrase!")
+    assert differ.status_code == 400 and "The two new passwords differ" in differ.data.decode()
+    same = choose(PASSWORD, PASSWORD, PASSWORD)
+    assert same.status_code == 400 and "must differ from the one you were given" in same.data.decode()
+    wrong = choose("not what was given", "my own passphrase", "my own passphrase")
+    assert wrong.status_code == 401 and "is not right" in wrong.data.decode()
+    forged = client.post("/signin/password", data={"name": "demo-dispatcher", "current": PASSWORD,
+                                                   "new": "my own passphrase", "repeat": "my own passphrase",
+                                                   "csrf_token": "forged"})
+    assert forged.status_code == 400 and services.users.get("demo-dispatcher").must_change_password
+    done = choose(PASSWORD, "my own passphrase", "my own passphrase")
+    assert done.status_code == 302 and done.headers["Location"] == "/overview"
+    assert client.get("/api/v1/me").json["name"] == "demo-dispatcher"
+    assert not services.users.get("demo-dispatcher").must_change_password
+    outcomes = [(r.action, r.outcome) for r in services.audit.query(user="demo-dispatcher")]
+    assert outcomes[:2] == [("signin", "ok"), ("user.passwd", "ok")] and ("user.passwd", "failed") in outcomes
+    assert outcomes[-1] == ("signin", "denied")  # the first sign-in, with the password given
+
+
 def test_a_wrong_password_is_refused_and_repeated_failures_lock_the_account(services, monkeypatch):
     monkeypatch.setattr("views.signin_page.time.sleep", lambda _s: None)  # the delay is the store's business
     services.users.add("disp1", password=PASSWORD, grants=[Grant(Role.DISPATCHER)])
