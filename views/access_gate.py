@@ -72,7 +72,7 @@ ROUTE_RIGHTS: tuple[tuple[str, Right | None], ...] = (
     ("/_dash-component-suites/", OPEN),  # Dash's own scripts
     ("/vendor/", OPEN),  # deck.gl
     ("/_favicon.ico", OPEN),
-    ("/api/v1/openapi.json", OPEN),
+    ("/api/v1/openapi.json", Right(None)),  # what a department system builds against: any caller, even a reporter
     ("/api/v1/me", Right(None)),
     ("/api/v1/audit", Right(Action.READ_AUDIT, Classification.INTERNAL)),
     ("/api/v1/users", Right(Action.MANAGE_USERS, Classification.INTERNAL)),

@@ -55,6 +55,7 @@ def openapi() -> dict[str, Any]:
     variant = _query("variant", {"type": "string", "maxLength": 100})
     model = _path("model_id", {"type": "string", "maxLength": 64})
     paths: dict[str, Any] = {
+        OPENAPI_PATH: _get("this description (OpenAPI 3.0)", errors=(401,)),
         "/api/v1/me": _get("who is asking: name, kind, roles, clearance", errors=(401,)),
         "/api/v1/layers": _get("every layer the caller may see, with its versions", errors=(401, 403)),
         "/api/v1/layers/{layer_id}/data": _get("a layer's shapes and values (binary)", params=[layer, variant],

@@ -18,7 +18,7 @@ from twin.settings import load_settings
 
 API_GETS = ["/api/v1/me", "/api/v1/layers", "/api/v1/layers/buildings/data", "/api/v1/units/420100",
             "/api/v1/addresses/search?q=x", "/api/v1/jobs", "/api/v1/store", "/api/v1/tables/buildings.csv",
-            "/api/v1/audit", "/api/v1/users", "/api/v1/tokens", "/api/v1/stream"]
+            "/api/v1/audit", "/api/v1/users", "/api/v1/tokens", "/api/v1/stream", "/api/v1/openapi.json"]
 PASSWORD = "correct horse battery"
 
 
@@ -74,6 +74,7 @@ def test_a_bad_token_or_header_is_refused_with_one_line(services):
     (("handler",), "/api/v1/tables/buildings.csv", 403, "may not export"),
     (("reporter",), "/api/v1/layers", 403, "may not view"),
     (("reporter",), "/api/v1/me", 200, None),
+    (("reporter",), "/api/v1/openapi.json", 200, None),  # a machine reads what it builds against
     (("planner",), "/api/v1/jobs", 200, None),
     (("admin",), "/api/v1/users", 200, None),
     (("admin",), "/api/v1/audit", 200, None),
