@@ -153,6 +153,7 @@ def test_writes_take_bounded_input_and_answer_400_with_the_field(services):
         (b'{"name": "bob", "password": "long enough pw", "roles": []}', "roles: List should"),
         (b'{"name": "bob", "password": "long enough pw", "roles": [{"role": "handler"}]}', "handler"),
         (b"[" * 20_000, "larger than 16,384 bytes"),
+        (b"[" * 10_000, "the body nests too deeply to read"),
     ]
     for body, message in bad:
         response = admin.post("/api/v1/users", data=body, content_type="application/json")
