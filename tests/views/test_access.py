@@ -225,6 +225,18 @@ def test_a_sign_in_form_from_elsewhere_is_refused(services):
     assert client.get("/api/v1/me").status_code == 401
 
 
+def test_a_form_token_that_is_not_ascii_is_refused_like_any_wrong_one(services):
+    services.users.add("cmd3", password=PASSWORD, grants=[Grant(Role.COMMANDER)])
+    client = client_as(services)
+    client.get("/signin")  # the form's cookie is set
+    signin = client.post("/signin", data={"name": "cmd3", "password": PASSWORD, "csrf_token": "令牌"})
+    assert signin.status_code == 400 and "The form expired" in signin.data.decode()
+    _sign_in(services, client, "cmd3")
+    signout = client.post("/signout", data={"csrf_token": "令牌"})
+    assert signout.status_code == 400 and signout.data.decode() == "the sign-out form lacks its token; reload the page"
+    assert client.get("/api/v1/me").json["name"] == "cmd3"
+
+
 def test_sign_in_never_redirects_off_this_server(services):
     services.users.add("cmd2", password=PASSWORD, grants=[Grant(Role.COMMANDER)])
     client = client_as(services)
