@@ -50,7 +50,8 @@ def create_app(services: Services) -> dash.Dash:
 
     @app.server.errorhandler(DependencyException)
     def no_such_script(_exc: DependencyException) -> tuple[flask.Response, int]:  # Dash's scripts, by name
-        return flask.jsonify(error=f"there is no script at {flask.request.path[:120]}; reload the page"), 404
+        shown = access_gate.shown_path(flask.request.path)
+        return flask.jsonify(error=f"there is no script at {shown}; reload the page"), 404
 
     @app.server.errorhandler(Exception)
     def unexpected(exc: Exception) -> flask.Response | tuple[flask.Response, int]:

@@ -212,9 +212,15 @@ def refusal_page(status: int, title: str, line: str) -> flask.Response:
     return response
 
 
+def shown_path(path: str) -> str:
+    """A path as a one-line message may show it: its first 120 characters, with anything that is not
+    printable ASCII (a newline sent as %0A, say) written as in a URL."""
+    return quote(path[:120], safe="/-._~!$&'()*+,;=:@")
+
+
 def not_found(path: str, screens: Collection[str]) -> flask.Response:
     """The one-line 404 for a path nothing here serves: JSON on the API and for scripts, a page for a browser."""
-    shown = path[:120]
+    shown = shown_path(path)
     if path.startswith("/api/"):
         return _refuse(404, f"there is no API route {flask.request.method} {shown}; "
                             f"GET /api/v1/openapi.json lists the routes there are")
@@ -235,7 +241,7 @@ def too_large(path: str, services: Services) -> flask.Response:
     declared = flask.request.content_length
     size = f"{declared / 2**20:,.1f} MB" if declared is not None else "over the limit"
     hint = " (TWIN_BIM_MAX_MB)" if path == UPLOAD_PATH else f"; IFC files go to POST {UPLOAD_PATH}"
-    return _refuse(413, f"the request body to {path[:120]} is {size}; it takes at most {limit} MB{hint}")
+    return _refuse(413, f"the request body to {shown_path(path)} is {size}; it takes at most {limit} MB{hint}")
 
 
 def _only_the_shell_serves(path: str, screens: Collection[str]) -> bool:
@@ -355,7 +361,7 @@ def register(server: flask.Flask, services: Services, script_hashes: Callable[[]
                        action="access.denied", target=path, outcome="denied", ip=ip, detail={"needs": needs})
         if _wants_page():  # never a redirect: the page it would send to may be refused as well
             return refusal_page(403, "无权访问 Not permitted",
-                                f"{right.reason(who)}, so {flask.request.path[:120]} is not shown; ask an admin "
+                                f"{right.reason(who)}, so {shown_path(flask.request.path)} is not shown; ask an admin "
                                 f"for a role that may, or sign out and sign in as someone who may")
         return _refuse(403, f"{right.reason(who)}; ask an admin for a role that may")
 

@@ -412,6 +412,8 @@ def test_a_page_path_nothing_serves_is_a_404_page_with_a_way_out_not_the_app_she
     ("GET", "/api/v1/layers/x/data/more", "there is no API route GET /api/v1/layers/x/data/more; GET "
                                           "/api/v1/openapi.json lists the routes there are"),
     ("GET", "/_dash-nope", "there is nothing at GET /_dash-nope; reload the page"),
+    ("GET", "/api/v1/x%0Ay", "there is no API route GET /api/v1/x%0Ay; GET /api/v1/openapi.json lists the routes "
+                             "there are"),  # a newline in the path stays out of the one line
     ("POST", "/nope", "there is nothing at POST /nope; reload the page"),
 ])
 def test_an_api_or_script_path_nothing_serves_is_a_one_line_json_404(services, method, path, error):
