@@ -19,7 +19,7 @@ import flask
 from twin.manifest import now
 from twin.services import Services
 from twin.users import SigninFailed, SigninLocked
-from views.access_gate import CSRF_COOKIE, CSRF_FIELD, SESSION_COOKIE, SIGNIN_PATH, client_address
+from views.access_gate import CSRF_COOKIE, CSRF_FIELD, SESSION_COOKIE, SIGNIN_PATH, client_address, refusal_page
 
 FORM_COOKIE = "twin_signin"
 MAX_DELAY_S = 4.0
@@ -124,7 +124,7 @@ def register(server: flask.Flask, services: Services) -> None:
         if session is not None:
             sent = flask.request.form.get(CSRF_FIELD) or flask.request.headers.get("X-CSRFToken") or ""
             if not secrets.compare_digest(sent.encode(), session.csrf_token.encode()):
-                return flask.make_response("the sign-out form lacks its token; reload the page", 400)
+                return refusal_page(400, "退出 Sign out", "the sign-out form lacks its token; reload the page")
             services.sessions.revoke(flask.request.cookies.get(SESSION_COOKIE, ""))
             services.audit.record(actor=session.user, actor_kind="user", action="signout", ip=client_address())
         response = flask.redirect(SIGNIN_PATH)
