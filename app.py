@@ -35,7 +35,8 @@ def create_app(services: Services) -> dash.Dash:
         compress=True,  # gzip for the page, Dash's scripts and the deck.gl bundle (flask-compress)
     )
     screens = [p.path for p in pages.PAGES if p.path is not None]
-    access_gate.register(app.server, services, app.csp_hashes, screens)  # first: every request is checked here
+    access_gate.register(app.server, services, app.csp_hashes, screens,  # first: every request is checked here
+                         app.callback_map)
     signin_page.register(app.server, services)
     vendor.register(app.server, deck)
     api.register(app.server, services)

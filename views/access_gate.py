@@ -20,6 +20,7 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from html import escape
 from types import MappingProxyType
+from typing import Any
 from urllib.parse import quote
 
 import flask
@@ -27,10 +28,10 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from cim.tables import Classification
 from twin.audit import AuditThrottle
-from twin.errors import TwinError
 from twin.layer_service import LayerService
 from twin.permissions import AccessDenied, Action, NotSignedIn, Principal
 from twin.services import Services
+from views.callback_request import BadCallbackRequest, callback_for, check, read_body, server_callbacks
 
 SESSION_COOKIE = "twin_session"
 CSRF_COOKIE = "_csrf_token"  # the name Dash's renderer reads and sends back as X-CSRFToken
@@ -102,13 +103,6 @@ CALLBACK_RIGHTS: Mapping[str, Right] = MappingProxyType({
     "search-hit.data": VIEW,
     "jobs-box.children": ADMIN_SCREEN,  # the admin screen's jobs, refreshed
 })
-
-
-def callback_outputs(output: str) -> list[str]:
-    """The ``id.property`` of each output a callback request names (``..a.b...c.d..`` for several)."""
-    if output.startswith("..") and output.endswith(".."):
-        return output[2:-2].split("...")
-    return [output]
 
 
 def right_for(path: str) -> Right | None:
@@ -267,24 +261,6 @@ def _refuse(status: int, message: str) -> flask.Response:
     return response
 
 
-class _NoCallback(TwinError):
-    status = 404
-
-
-def _callback_rights() -> list[Right]:
-    """The rights a Dash callback request takes: those of each of its outputs."""
-    body = flask.request.get_json(silent=True)
-    output = body.get("output") if isinstance(body, dict) else None
-    if not isinstance(output, str) or not output:
-        raise _NoCallback("a Dash callback request names its output; reload the page", status=400)
-    rights = []
-    for one in callback_outputs(output[:500]):
-        if one not in CALLBACK_RIGHTS:
-            raise _NoCallback(f"there is no callback for {one[:80]!r}; reload the page")
-        rights.append(CALLBACK_RIGHTS[one])
-    return rights
-
-
 def _csrf_ok() -> bool:
     session = flask.g.get("session")
     if session is None:  # a token or the guest: no cookie the browser adds on its own, nothing to forge
@@ -311,11 +287,14 @@ def content_security_policy(script_hashes: list[str]) -> str:
 
 
 def register(server: flask.Flask, services: Services, script_hashes: Callable[[], list[str]],
-             screens: Collection[str] = ("/",)) -> None:
+             screens: Collection[str] = ("/",),
+             callback_map: Mapping[str, Mapping[str, Any]] = MappingProxyType({})) -> None:
     """Check every request before its route runs, and set the security headers on every answer.
 
     ``screens`` are the paths of Dash's screens (``views.pages.PAGES``): any other path that only Dash's page
-    shell would answer is a 404, once the one asking is known (without credentials, the sign-in or a 401)."""
+    shell would answer is a 404, once the one asking is known (without credentials, the sign-in or a 401).
+    ``callback_map`` is the Dash app's (read at each callback request, so callbacks registered later count):
+    a callback request is checked against the callback it names before Dash reads it."""
     policy: list[str] = []
     server.config["MAX_CONTENT_LENGTH"] = MAX_BODY_MB * 2**20  # what the gate lifts for IFC uploads only
     denials = AuditThrottle(services.audit)  # a refused URL asked for again and again: one record a minute
@@ -347,12 +326,26 @@ def register(server: flask.Flask, services: Services, script_hashes: Callable[[]
         if flask.request.method not in SAFE_METHODS and not _csrf_ok():
             return _refuse(403, "the request lacks this session's CSRF token; reload the page and try again")
         if path == DASH_CALLBACKS:
-            try:
-                refused = next((r for r in _callback_rights() if not r.allows(who)), None)
-            except _NoCallback as exc:
-                return _refuse(exc.status, str(exc))
+            return callback_refused(who)
+        return None
+
+    def callback_refused(who: Principal) -> flask.Response | None:
+        """The answer to a callback request the caller may not make or that does not fit its callback."""
+        if not flask.request.is_json:
+            return _refuse(400, "a Dash callback request is JSON (Content-Type: application/json); reload the page")
+        body = read_body(flask.request.get_data(cache=True))  # cached: Dash reads it again
+        try:
+            callback = callback_for(body, server_callbacks(callback_map))
+            rights = [CALLBACK_RIGHTS.get(o) for o in callback.outputs]
+            if None in rights:  # fails closed; tests/views/test_access.py checks every output has its right
+                raise BadCallbackRequest(f"there is no callback for {callback.output[:80]!r}; reload the page",
+                                         status=404)
+            refused = next((r for r in rights if r is not None and not r.allows(who)), None)
             if refused is not None:
                 return deny(who, refused)
+            check(body, callback)
+        except BadCallbackRequest as exc:
+            return _refuse(exc.status, str(exc))
         return None
 
     def deny(who: Principal, right: Right) -> flask.Response:

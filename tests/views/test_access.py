@@ -337,7 +337,7 @@ def test_every_server_callback_of_the_app_has_its_right_declared(services):
 
 
 def callback_outputs(key: str) -> list[str]:
-    from views.access_gate import callback_outputs as outputs
+    from views.callback_request import callback_outputs as outputs
 
     return outputs(key)
 
