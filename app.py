@@ -16,6 +16,7 @@ from werkzeug.exceptions import HTTPException, NotFound, RequestEntityTooLarge
 from twin.errors import TwinError
 from twin.services import Services
 from views import access_gate, admin_api, api, bim_api, openapi, pages, signin_page, table_export, vendor
+from views.callback_request import server_callbacks
 
 ASSETS = Path(__file__).parent / "views" / "assets"
 log = logging.getLogger(__name__)
@@ -43,7 +44,6 @@ def create_app(services: Services) -> dash.Dash:
     table_export.register(app.server, services)
     admin_api.register(app.server, services)
     bim_api.register(app.server, services)
-    openapi.register(app.server)
 
     @app.server.errorhandler(TwinError)
     def twin_error(exc: TwinError) -> tuple[flask.Response, int]:
@@ -79,4 +79,5 @@ def create_app(services: Services) -> dash.Dash:
     app.interpolate_index = interpolate_index
     app.layout = lambda: pages.shell(services)
     pages.register_callbacks(app, services)
+    openapi.register(app.server, server_callbacks(app.callback_map))  # describes Dash's endpoint by its callbacks
     return app
