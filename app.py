@@ -16,6 +16,7 @@ from werkzeug.exceptions import HTTPException, NotFound, RequestEntityTooLarge
 from twin.errors import TwinError
 from twin.services import Services
 from views import access_gate, admin_api, api, bim_api, openapi, pages, signin_page, table_export, vendor
+from views.callback_request import server_callbacks
 
 ASSETS = Path(__file__).parent / "views" / "assets"
 log = logging.getLogger(__name__)
@@ -35,14 +36,14 @@ def create_app(services: Services) -> dash.Dash:
         compress=True,  # gzip for the page, Dash's scripts and the deck.gl bundle (flask-compress)
     )
     screens = [p.path for p in pages.PAGES if p.path is not None]
-    access_gate.register(app.server, services, app.csp_hashes, screens)  # first: every request is checked here
+    access_gate.register(app.server, services, app.csp_hashes, screens,  # first: every request is checked here
+                         app.callback_map)
     signin_page.register(app.server, services)
     vendor.register(app.server, deck)
     api.register(app.server, services)
     table_export.register(app.server, services)
     admin_api.register(app.server, services)
     bim_api.register(app.server, services)
-    openapi.register(app.server)
 
     @app.server.errorhandler(TwinError)
     def twin_error(exc: TwinError) -> tuple[flask.Response, int]:
@@ -50,7 +51,8 @@ def create_app(services: Services) -> dash.Dash:
 
     @app.server.errorhandler(DependencyException)
     def no_such_script(_exc: DependencyException) -> tuple[flask.Response, int]:  # Dash's scripts, by name
-        return flask.jsonify(error=f"there is no script at {flask.request.path[:120]}; reload the page"), 404
+        shown = access_gate.shown_path(flask.request.path)
+        return flask.jsonify(error=f"there is no script at {shown}; reload the page"), 404
 
     @app.server.errorhandler(Exception)
     def unexpected(exc: Exception) -> flask.Response | tuple[flask.Response, int]:
@@ -77,4 +79,5 @@ def create_app(services: Services) -> dash.Dash:
     app.interpolate_index = interpolate_index
     app.layout = lambda: pages.shell(services)
     pages.register_callbacks(app, services)
+    openapi.register(app.server, server_callbacks(app.callback_map))  # describes Dash's endpoint by its callbacks
     return app

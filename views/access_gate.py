@@ -20,6 +20,7 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from html import escape
 from types import MappingProxyType
+from typing import Any
 from urllib.parse import quote
 
 import flask
@@ -27,10 +28,10 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from cim.tables import Classification
 from twin.audit import AuditThrottle
-from twin.errors import TwinError
 from twin.layer_service import LayerService
 from twin.permissions import AccessDenied, Action, NotSignedIn, Principal
 from twin.services import Services
+from views.callback_request import BadCallbackRequest, callback_for, check, read_body, server_callbacks
 
 SESSION_COOKIE = "twin_session"
 CSRF_COOKIE = "_csrf_token"  # the name Dash's renderer reads and sends back as X-CSRFToken
@@ -72,7 +73,7 @@ ROUTE_RIGHTS: tuple[tuple[str, Right | None], ...] = (
     ("/_dash-component-suites/", OPEN),  # Dash's own scripts
     ("/vendor/", OPEN),  # deck.gl
     ("/_favicon.ico", OPEN),
-    ("/api/v1/openapi.json", OPEN),
+    ("/api/v1/openapi.json", Right(None)),  # what a department system builds against: any caller, even a reporter
     ("/api/v1/me", Right(None)),
     ("/api/v1/audit", Right(Action.READ_AUDIT, Classification.INTERNAL)),
     ("/api/v1/users", Right(Action.MANAGE_USERS, Classification.INTERNAL)),
@@ -102,13 +103,6 @@ CALLBACK_RIGHTS: Mapping[str, Right] = MappingProxyType({
     "search-hit.data": VIEW,
     "jobs-box.children": ADMIN_SCREEN,  # the admin screen's jobs, refreshed
 })
-
-
-def callback_outputs(output: str) -> list[str]:
-    """The ``id.property`` of each output a callback request names (``..a.b...c.d..`` for several)."""
-    if output.startswith("..") and output.endswith(".."):
-        return output[2:-2].split("...")
-    return [output]
 
 
 def right_for(path: str) -> Right | None:
@@ -212,9 +206,15 @@ def refusal_page(status: int, title: str, line: str) -> flask.Response:
     return response
 
 
+def shown_path(path: str) -> str:
+    """A path as a one-line message may show it: its first 120 characters, with anything that is not
+    printable ASCII (a newline sent as %0A, say) written as in a URL."""
+    return quote(path[:120], safe="/-._~!$&'()*+,;=:@")
+
+
 def not_found(path: str, screens: Collection[str]) -> flask.Response:
     """The one-line 404 for a path nothing here serves: JSON on the API and for scripts, a page for a browser."""
-    shown = path[:120]
+    shown = shown_path(path)
     if path.startswith("/api/"):
         return _refuse(404, f"there is no API route {flask.request.method} {shown}; "
                             f"GET /api/v1/openapi.json lists the routes there are")
@@ -235,7 +235,7 @@ def too_large(path: str, services: Services) -> flask.Response:
     declared = flask.request.content_length
     size = f"{declared / 2**20:,.1f} MB" if declared is not None else "over the limit"
     hint = " (TWIN_BIM_MAX_MB)" if path == UPLOAD_PATH else f"; IFC files go to POST {UPLOAD_PATH}"
-    return _refuse(413, f"the request body to {path[:120]} is {size}; it takes at most {limit} MB{hint}")
+    return _refuse(413, f"the request body to {shown_path(path)} is {size}; it takes at most {limit} MB{hint}")
 
 
 def _only_the_shell_serves(path: str, screens: Collection[str]) -> bool:
@@ -259,24 +259,6 @@ def _refuse(status: int, message: str) -> flask.Response:
     if status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="city-twin"'
     return response
-
-
-class _NoCallback(TwinError):
-    status = 404
-
-
-def _callback_rights() -> list[Right]:
-    """The rights a Dash callback request takes: those of each of its outputs."""
-    body = flask.request.get_json(silent=True)
-    output = body.get("output") if isinstance(body, dict) else None
-    if not isinstance(output, str) or not output:
-        raise _NoCallback("a Dash callback request names its output; reload the page", status=400)
-    rights = []
-    for one in callback_outputs(output[:500]):
-        if one not in CALLBACK_RIGHTS:
-            raise _NoCallback(f"there is no callback for {one[:80]!r}; reload the page")
-        rights.append(CALLBACK_RIGHTS[one])
-    return rights
 
 
 def _csrf_ok() -> bool:
@@ -305,11 +287,14 @@ def content_security_policy(script_hashes: list[str]) -> str:
 
 
 def register(server: flask.Flask, services: Services, script_hashes: Callable[[], list[str]],
-             screens: Collection[str] = ("/",)) -> None:
+             screens: Collection[str] = ("/",),
+             callback_map: Mapping[str, Mapping[str, Any]] = MappingProxyType({})) -> None:
     """Check every request before its route runs, and set the security headers on every answer.
 
     ``screens`` are the paths of Dash's screens (``views.pages.PAGES``): any other path that only Dash's page
-    shell would answer is a 404, once the one asking is known (without credentials, the sign-in or a 401)."""
+    shell would answer is a 404, once the one asking is known (without credentials, the sign-in or a 401).
+    ``callback_map`` is the Dash app's (read at each callback request, so callbacks registered later count):
+    a callback request is checked against the callback it names before Dash reads it."""
     policy: list[str] = []
     server.config["MAX_CONTENT_LENGTH"] = MAX_BODY_MB * 2**20  # what the gate lifts for IFC uploads only
     denials = AuditThrottle(services.audit)  # a refused URL asked for again and again: one record a minute
@@ -341,12 +326,26 @@ def register(server: flask.Flask, services: Services, script_hashes: Callable[[]
         if flask.request.method not in SAFE_METHODS and not _csrf_ok():
             return _refuse(403, "the request lacks this session's CSRF token; reload the page and try again")
         if path == DASH_CALLBACKS:
-            try:
-                refused = next((r for r in _callback_rights() if not r.allows(who)), None)
-            except _NoCallback as exc:
-                return _refuse(exc.status, str(exc))
+            return callback_refused(who)
+        return None
+
+    def callback_refused(who: Principal) -> flask.Response | None:
+        """The answer to a callback request the caller may not make or that does not fit its callback."""
+        if not flask.request.is_json:
+            return _refuse(400, "a Dash callback request is JSON (Content-Type: application/json); reload the page")
+        body = read_body(flask.request.get_data(cache=True))  # cached: Dash reads it again
+        try:
+            callback = callback_for(body, server_callbacks(callback_map))
+            rights = [CALLBACK_RIGHTS.get(o) for o in callback.outputs]
+            if None in rights:  # fails closed; tests/views/test_access.py checks every output has its right
+                raise BadCallbackRequest(f"there is no callback for {callback.output[:80]!r}; reload the page",
+                                         status=404)
+            refused = next((r for r in rights if r is not None and not r.allows(who)), None)
             if refused is not None:
                 return deny(who, refused)
+            check(body, callback)
+        except BadCallbackRequest as exc:
+            return _refuse(exc.status, str(exc))
         return None
 
     def deny(who: Principal, right: Right) -> flask.Response:
@@ -355,7 +354,7 @@ def register(server: flask.Flask, services: Services, script_hashes: Callable[[]
                        action="access.denied", target=path, outcome="denied", ip=ip, detail={"needs": needs})
         if _wants_page():  # never a redirect: the page it would send to may be refused as well
             return refusal_page(403, "无权访问 Not permitted",
-                                f"{right.reason(who)}, so {flask.request.path[:120]} is not shown; ask an admin "
+                                f"{right.reason(who)}, so {shown_path(flask.request.path)} is not shown; ask an admin "
                                 f"for a role that may, or sign out and sign in as someone who may")
         return _refuse(403, f"{right.reason(who)}; ask an admin for a role that may")
 

@@ -66,6 +66,8 @@ def parse_body(model: type[M]) -> M:
         data = json.loads(raw or b"null")
     except (ValueError, UnicodeDecodeError):
         raise BadBody("the body is not valid JSON; send an object like the OpenAPI description shows") from None
+    except RecursionError:  # the parser gives up on arrays or objects nested a thousand deep
+        raise BadBody("the body nests too deeply to read; send an object like the OpenAPI description shows") from None
     try:
         return model.model_validate(data)
     except ValidationError as exc:

@@ -1,17 +1,24 @@
 """The OpenAPI 3.0 description of the HTTP API, served at ``/api/v1/openapi.json``.
 
 It is what department systems build against and what the API fuzzing test (schemathesis) drives. The
-request bodies' schemas come from the same pydantic models the routes parse with.
+request bodies' schemas come from the same pydantic models the routes parse with. Besides the API it
+describes every other write the server takes, so the fuzzer drives those too: the sign-in form, sign-out,
+and Dash's callback endpoint (its body's schema comes from the callbacks the app registered and the values
+:mod:`views.callback_request` declares they take).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import flask
 
 from twin.permissions import Role
+from views.access_gate import CSRF_FIELD, CSRF_HEADER, DASH_CALLBACKS, SESSION_COOKIE, SIGNIN_PATH
 from views.admin_api import NewToken, NewUser
+from views.callback_request import ServerCallback, request_schema
+from views.signin_page import FORM_COOKIE, MAX_NAME, MAX_PASSWORD
 
 OPENAPI_PATH = "/api/v1/openapi.json"
 ERROR = {"$ref": "#/components/responses/Error"}
@@ -50,11 +57,74 @@ def _schemas() -> dict[str, Any]:
     return out
 
 
-def openapi() -> dict[str, Any]:
+def _page(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"text/html": {}}}
+
+
+def _form(fields: dict[str, dict[str, Any]], required: list[str]) -> dict[str, Any]:
+    return {"required": True, "content": {"application/x-www-form-urlencoded": {"schema": {
+        "type": "object", "properties": fields, "required": required}}}}
+
+
+def _beyond_the_api(callbacks: Mapping[str, ServerCallback]) -> dict[str, Any]:
+    """The writes outside ``/api/``: the sign-in form (and its page), sign-out and Dash's callbacks."""
+    nxt = _query("next", {"type": "string", "maxLength": 500})
+    open_ = []  # anyone may reach these, signed in or not
+    return {
+        SIGNIN_PATH: {
+            "get": {"summary": "the sign-in page (its form carries a token matching a cookie it sets)",
+                    "security": open_, "parameters": [nxt],
+                    "responses": {"200": _page("the form"), **_errors(413)}},
+            "post": {"summary": "sign in: a good name and password start a session (cookies) and go to `next`",
+                     "security": open_,
+                     "parameters": [nxt, {"name": FORM_COOKIE, "in": "cookie", "required": False,
+                                          "schema": {"type": "string", "maxLength": 100}}],
+                     "requestBody": _form({"name": {"type": "string", "maxLength": MAX_NAME},
+                                           "password": {"type": "string", "maxLength": MAX_PASSWORD},
+                                           CSRF_FIELD: {"type": "string", "maxLength": 100}},
+                                          ["name", "password", CSRF_FIELD]),
+                     "responses": {"302": {"description": "signed in: to `next` (a path on this server), or /"},
+                                   "400": _page("the form expired (its token does not match), or a field is empty"),
+                                   "401": _page("wrong name or password (each failure in a row waits longer)"),
+                                   "429": _page("too many failed sign-ins: the account or the address is locked "
+                                                "for a while"),
+                                   **_errors(413)}},
+        },
+        "/signout": {
+            "post": {"summary": "sign out: the session ends and its cookies are cleared",
+                     "security": [{}, {"session": []}],
+                     "parameters": [_csrf()],
+                     "requestBody": {**_form({CSRF_FIELD: {"type": "string", "maxLength": 100}}, []),
+                                     "required": False},
+                     "responses": {"302": {"description": "to the sign-in page"},
+                                   "400": _page("a session's sign-out without its CSRF token"),
+                                   **_errors(413)}},
+        },
+        DASH_CALLBACKS: {
+            "post": {"summary": "Dash's callbacks: the screens' server-side updates, each checked against the "
+                                "callback it names",
+                     "requestBody": {"required": True, "content": {"application/json": {
+                         "schema": request_schema(callbacks)}}},
+                     "responses": {"200": {"description": "the outputs' new values",
+                                           "content": {"application/json": {}}},
+                                   "204": {"description": "nothing to update"},
+                                   **_errors(400, 401, 403, 404, 413)}},
+        },
+    }
+
+
+def _csrf() -> dict[str, Any]:
+    return {"name": CSRF_HEADER, "in": "header", "required": False, "schema": {"type": "string", "maxLength": 100},
+            "description": "a write made with a session carries the session's CSRF token (the _csrf_token cookie)"}
+
+
+def openapi(callbacks: Mapping[str, ServerCallback]) -> dict[str, Any]:
+    """The description, with Dash's endpoint taking requests to ``callbacks`` (the app's server callbacks)."""
     layer = _path("layer_id", {"type": "string", "maxLength": 40})
     variant = _query("variant", {"type": "string", "maxLength": 100})
     model = _path("model_id", {"type": "string", "maxLength": 64})
     paths: dict[str, Any] = {
+        OPENAPI_PATH: _get("this description (OpenAPI 3.0)", errors=(401,)),
         "/api/v1/me": _get("who is asking: name, kind, roles, clearance", errors=(401,)),
         "/api/v1/layers": _get("every layer the caller may see, with its versions", errors=(401, 403)),
         "/api/v1/layers/{layer_id}/data": _get("a layer's shapes and values (binary)", params=[layer, variant],
@@ -120,17 +190,23 @@ def openapi() -> dict[str, Any]:
                      "responses": {"201": {"description": "added", "content": {"application/json": {}}},
                                    **_errors(400, 401, 403)}},
         },
+        **_beyond_the_api(callbacks),
     }
+    for path, operations in paths.items():
+        if "post" in operations and path not in (SIGNIN_PATH, "/signout"):  # those two take their token as a field
+            operations["post"].setdefault("parameters", []).append(_csrf())
     return {
         "openapi": "3.0.3",
         "info": {"title": "City operations twin API", "version": "1",
                  "description": "Every call takes an API token (Authorization: Bearer TOKEN) or a signed-in "
-                                f"session. Roles: {', '.join(r.value for r in Role)}."},
+                                f"session (from {SIGNIN_PATH}); only signing in and out take neither. "
+                                f"Roles: {', '.join(r.value for r in Role)}."},
         "servers": [{"url": "/"}],
-        "security": [{"bearer": []}],
+        "security": [{"bearer": []}, {"session": []}],
         "paths": paths,
         "components": {
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"},
+                                "session": {"type": "apiKey", "in": "cookie", "name": SESSION_COOKIE}},
             "responses": {"Error": {"description": "one line saying what is wrong and what to do",
                                     "content": {"application/json": {"schema": {
                                         "type": "object", "properties": {"error": {"type": "string"}},
@@ -140,8 +216,8 @@ def openapi() -> dict[str, Any]:
     }
 
 
-def register(server: flask.Flask) -> None:
-    described = openapi()
+def register(server: flask.Flask, callbacks: Mapping[str, ServerCallback]) -> None:
+    described = openapi(callbacks)
 
     @server.get(OPENAPI_PATH)
     def openapi_json() -> flask.Response:

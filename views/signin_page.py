@@ -23,7 +23,7 @@ import flask
 from twin.manifest import now
 from twin.services import Services
 from twin.users import SigninFailed, SigninLocked, UserError
-from views.access_gate import CSRF_COOKIE, CSRF_FIELD, SESSION_COOKIE, SIGNIN_PATH, client_address
+from views.access_gate import CSRF_COOKIE, CSRF_FIELD, SESSION_COOKIE, SIGNIN_PATH, client_address, refusal_page
 
 FORM_COOKIE = "twin_signin"
 MAX_DELAY_S = 4.0
@@ -145,7 +145,7 @@ def register(server: flask.Flask, services: Services) -> None:
         password = (form.get("password") or "")[:MAX_PASSWORD]
         ip = client_address()
         sent, expected = form.get(CSRF_FIELD) or "", flask.request.cookies.get(FORM_COOKIE) or ""
-        if not expected or not secrets.compare_digest(sent, expected):
+        if not expected or not secrets.compare_digest(sent.encode(), expected.encode()):  # str: ASCII only
             return _page(services, message="此表单已过期 The form expired; please sign in again.", name=name,
                          status=400)
         if not name or not password:
@@ -206,8 +206,8 @@ def register(server: flask.Flask, services: Services) -> None:
         session = flask.g.get("session")
         if session is not None:
             sent = flask.request.form.get(CSRF_FIELD) or flask.request.headers.get("X-CSRFToken") or ""
-            if not secrets.compare_digest(sent, session.csrf_token):
-                return flask.make_response("the sign-out form lacks its token; reload the page", 400)
+            if not secrets.compare_digest(sent.encode(), session.csrf_token.encode()):
+                return refusal_page(400, "退出 Sign out", "the sign-out form lacks its token; reload the page")
             services.sessions.revoke(flask.request.cookies.get(SESSION_COOKIE, ""))
             services.audit.record(actor=session.user, actor_kind="user", action="signout", ip=client_address())
         response = flask.redirect(SIGNIN_PATH)

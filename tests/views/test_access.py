@@ -18,7 +18,7 @@ from twin.settings import load_settings
 
 API_GETS = ["/api/v1/me", "/api/v1/layers", "/api/v1/layers/buildings/data", "/api/v1/units/420100",
             "/api/v1/addresses/search?q=x", "/api/v1/jobs", "/api/v1/store", "/api/v1/tables/buildings.csv",
-            "/api/v1/audit", "/api/v1/users", "/api/v1/tokens", "/api/v1/stream"]
+            "/api/v1/audit", "/api/v1/users", "/api/v1/tokens", "/api/v1/stream", "/api/v1/openapi.json"]
 PASSWORD = "correct horse battery"
 
 
@@ -74,6 +74,7 @@ def test_a_bad_token_or_header_is_refused_with_one_line(services):
     (("handler",), "/api/v1/tables/buildings.csv", 403, "may not export"),
     (("reporter",), "/api/v1/layers", 403, "may not view"),
     (("reporter",), "/api/v1/me", 200, None),
+    (("reporter",), "/api/v1/openapi.json", 200, None),  # a machine reads what it builds against
     (("planner",), "/api/v1/jobs", 200, None),
     (("admin",), "/api/v1/users", 200, None),
     (("admin",), "/api/v1/audit", 200, None),
@@ -152,6 +153,7 @@ def test_writes_take_bounded_input_and_answer_400_with_the_field(services):
         (b'{"name": "bob", "password": "long enough pw", "roles": []}', "roles: List should"),
         (b'{"name": "bob", "password": "long enough pw", "roles": [{"role": "handler"}]}', "handler"),
         (b"[" * 20_000, "larger than 16,384 bytes"),
+        (b"[" * 10_000, "the body nests too deeply to read"),
     ]
     for body, message in bad:
         response = admin.post("/api/v1/users", data=body, content_type="application/json")
@@ -260,6 +262,19 @@ def test_a_sign_in_form_from_elsewhere_is_refused(services):
     assert client.get("/api/v1/me").status_code == 401
 
 
+def test_a_form_token_that_is_not_ascii_is_refused_like_any_wrong_one(services):
+    services.users.add("cmd3", password=PASSWORD, grants=[Grant(Role.COMMANDER)])
+    client = client_as(services)
+    client.get("/signin")  # the form's cookie is set
+    signin = client.post("/signin", data={"name": "cmd3", "password": PASSWORD, "csrf_token": "令牌"})
+    assert signin.status_code == 400 and "The form expired" in signin.data.decode()
+    _sign_in(services, client, "cmd3")
+    signout = client.post("/signout", data={"csrf_token": "令牌"})
+    assert signout.status_code == 400 and _refusal(signout) == "the sign-out form lacks its token; reload the page"
+    assert 'id="signout"' in signout.data.decode()  # the page's own form, with the token, is the way out
+    assert client.get("/api/v1/me").json["name"] == "cmd3"
+
+
 def test_sign_in_never_redirects_off_this_server(services):
     services.users.add("cmd2", password=PASSWORD, grants=[Grant(Role.COMMANDER)])
     client = client_as(services)
@@ -359,7 +374,7 @@ def test_every_server_callback_of_the_app_has_its_right_declared(services):
 
 
 def callback_outputs(key: str) -> list[str]:
-    from views.access_gate import callback_outputs as outputs
+    from views.callback_request import callback_outputs as outputs
 
     return outputs(key)
 
@@ -435,6 +450,8 @@ def test_a_page_path_nothing_serves_is_a_404_page_with_a_way_out_not_the_app_she
     ("GET", "/api/v1/layers/x/data/more", "there is no API route GET /api/v1/layers/x/data/more; GET "
                                           "/api/v1/openapi.json lists the routes there are"),
     ("GET", "/_dash-nope", "there is nothing at GET /_dash-nope; reload the page"),
+    ("GET", "/api/v1/x%0Ay", "there is no API route GET /api/v1/x%0Ay; GET /api/v1/openapi.json lists the routes "
+                             "there are"),  # a newline in the path stays out of the one line
     ("POST", "/nope", "there is nothing at POST /nope; reload the page"),
 ])
 def test_an_api_or_script_path_nothing_serves_is_a_one_line_json_404(services, method, path, error):
