@@ -18,7 +18,7 @@ from twin.permissions import Role
 from views.access_gate import CSRF_FIELD, CSRF_HEADER, DASH_CALLBACKS, SESSION_COOKIE, SIGNIN_PATH
 from views.admin_api import NewToken, NewUser
 from views.callback_request import ServerCallback, request_schema
-from views.signin_page import FORM_COOKIE, MAX_NAME, MAX_PASSWORD
+from views.signin_page import FORM_COOKIE, MAX_NAME, MAX_PASSWORD, PASSWORD_PATH
 
 OPENAPI_PATH = "/api/v1/openapi.json"
 ERROR = {"$ref": "#/components/responses/Error"}
@@ -84,8 +84,30 @@ def _beyond_the_api(callbacks: Mapping[str, ServerCallback]) -> dict[str, Any]:
                                            CSRF_FIELD: {"type": "string", "maxLength": 100}},
                                           ["name", "password", CSRF_FIELD]),
                      "responses": {"302": {"description": "signed in: to `next` (a path on this server), or /"},
+                                   "200": _page("the password was one-time (given to the user): no session yet, "
+                                                f"the form to choose their own ({PASSWORD_PATH})"),
                                    "400": _page("the form expired (its token does not match), or a field is empty"),
                                    "401": _page("wrong name or password (each failure in a row waits longer)"),
+                                   "429": _page("too many failed sign-ins: the account or the address is locked "
+                                                "for a while"),
+                                   **_errors(413)}},
+        },
+        PASSWORD_PATH: {
+            "post": {"summary": "a user chooses their own password in place of one given to them (one-time), "
+                                "then is signed in",
+                     "security": open_,
+                     "parameters": [nxt, {"name": FORM_COOKIE, "in": "cookie", "required": False,
+                                          "schema": {"type": "string", "maxLength": 100}}],
+                     "requestBody": _form({"name": {"type": "string", "maxLength": MAX_NAME},
+                                           "current": {"type": "string", "maxLength": MAX_PASSWORD},
+                                           "new": {"type": "string", "maxLength": MAX_PASSWORD},
+                                           "repeat": {"type": "string", "maxLength": MAX_PASSWORD},
+                                           CSRF_FIELD: {"type": "string", "maxLength": 100}},
+                                          ["name", "current", "new", "repeat", CSRF_FIELD]),
+                     "responses": {"302": {"description": "the new password is kept: signed in, to `next` or /"},
+                                   "400": _page("the form expired, a field is empty, the two new passwords differ, "
+                                                "or the new one breaks a rule (named)"),
+                                   "401": _page("the current password is not right (counted as a failed sign-in)"),
                                    "429": _page("too many failed sign-ins: the account or the address is locked "
                                                 "for a while"),
                                    **_errors(413)}},
@@ -193,7 +215,7 @@ def openapi(callbacks: Mapping[str, ServerCallback]) -> dict[str, Any]:
         **_beyond_the_api(callbacks),
     }
     for path, operations in paths.items():
-        if "post" in operations and path not in (SIGNIN_PATH, "/signout"):  # those two take their token as a field
+        if "post" in operations and path not in (SIGNIN_PATH, PASSWORD_PATH, "/signout"):  # their token is a field
             operations["post"].setdefault("parameters", []).append(_csrf())
     return {
         "openapi": "3.0.3",

@@ -1,6 +1,7 @@
 """The whole HTTP surface driven by a property-based fuzzer (schemathesis) from its own OpenAPI description:
 the API, the sign-in form, sign-out and Dash's callback endpoint. No input ends in a server error, every
-refusal says what is wrong on one line, and nothing but signing in and out is reached without credentials."""
+refusal says what is wrong on one line, and nothing but signing in (and choosing one's own password) and out is reached
+without credentials."""
 
 from __future__ import annotations
 
@@ -90,7 +91,7 @@ def _one_line(response, where: str) -> None:
 def _pair_the_form_token(case) -> None:
     """Send the sign-in form's token in its cookie too, as the browser that loaded the form would, so the
     fuzzed name and password reach the password check (and its lockout) instead of stopping at the token."""
-    if case.operation.label != "POST /signin":
+    if case.operation.label not in ("POST /signin", "POST /signin/password"):
         return
     sent = case.body.get(CSRF_FIELD) if isinstance(case.body, dict) else None
     if isinstance(sent, str) and sent.isascii() and sent.isprintable() and not set(sent) & set(';,"\\ '):
@@ -109,7 +110,7 @@ def test_the_description_covers_every_api_route_and_every_write(fuzzed):
     writes = {(r.rule.replace("<", "{").replace(">", "}"), m.lower()) for r in rules
               for m in r.methods - {"GET", "HEAD", "OPTIONS"}}
     assert writes == {(p, m) for p, ops in described.items() for m in ops if m != "get"}
-    assert {"/signin", "/signout", "/_dash-update-component"} <= {p for p, _ in writes}
+    assert {"/signin", "/signin/password", "/signout", "/_dash-update-component"} <= {p for p, _ in writes}
 
 
 @pytest.mark.parametrize("caller", ["token", "session"])
@@ -142,7 +143,8 @@ def test_no_request_ends_in_a_server_error(fuzzed, caller):
                 _one_line(response, where)
 
         call()
-    assert len(seen) >= 21 and {"POST /signin", "POST /signout", "POST /_dash-update-component"} <= set(seen)
+    assert len(seen) >= 22 and {"POST /signin", "POST /signin/password", "POST /signout",
+                                "POST /_dash-update-component"} <= set(seen)
 
 
 def test_nothing_gets_through_without_credentials(fuzzed):
