@@ -120,3 +120,41 @@ def test_a_guest_sees_the_public_city_under_a_banner(browser, guest_url):
     assert "buildings" in page.evaluate("window.twinMap.deck.props.layers.map(l => l.id)")
     page.screenshot(path=str(ARTIFACTS / "guest_view.png"))
     page.close()
+
+
+def test_a_demo_user_signs_in_with_the_one_time_password_and_chooses_their_own(browser, signed_url, city):
+    from twin.demo_users import ensure_demo_users
+
+    live = LiveStore.open(None, city)
+    try:
+        given = {u.name: u.password for u in ensure_demo_users(UserStore(live))}["demo-duty-officer"]
+    finally:
+        live.dispose()
+    page, problems = _sign_in(browser, signed_url, "demo-duty-officer", given)
+    page.wait_for_selector("#password-form", timeout=30_000)
+    assert "choose your own to go on" in page.inner_text("#password-why")
+    assert page.input_value("#password-name") == "demo-duty-officer"
+    page.fill("#password-current", given)
+    page.fill("#password-new", "my own duty passphrase")
+    page.fill("#password-repeat", "my own duty passphrase, again")
+    page.click("#password-submit")
+    page.wait_for_selector("#signin-error", timeout=30_000)
+    assert "The two new passwords differ" in page.inner_text("#signin-error")
+    page.screenshot(path=str(ARTIFACTS / "signin_choose_password.png"))
+    page.fill("#password-current", given)
+    page.fill("#password-new", "my own duty passphrase")
+    page.fill("#password-repeat", "my own duty passphrase")
+    page.click("#password-submit")
+    page.wait_for_selector("#map-status:has-text('map ready')", timeout=90_000)
+    assert page.inner_text("#whoami") == "demo-duty-officer"
+    page.close()
+    # the password given is spent: it signs in no more, their own does
+    page, _ = _sign_in(browser, signed_url, "demo-duty-officer", given)
+    page.wait_for_selector("#signin-error", timeout=30_000)
+    assert page.inner_text("#signin-error") == "用户名或密码错误 Wrong name or password."
+    page.close()
+    page, _ = _sign_in(browser, signed_url, "demo-duty-officer", "my own duty passphrase")
+    page.wait_for_selector("#map-status:has-text('map ready')", timeout=90_000)
+    page.close()
+    # the browser logs the refused forms' statuses (the two new passwords that differed: 400), nothing else
+    assert [p for p in problems if "status of 400" not in p and "status of 401" not in p] == []
