@@ -205,12 +205,10 @@ def ingest_ifc(store: CityStore, path: Path, *, anchor: Anchor | None = None, cr
     empty city, and the store is made only to write it, so a refused file leaves no folder behind."""
     say = progress or (lambda _t, _s: None)
     path = Path(path)
-    new = not CityStore.exists_at(store.folder)
-    if new:
-        try:
-            CityStore.check_creatable(store.folder)  # a bad place is refused before the file is read
-        except StoreError as exc:
-            raise BimError(f"{exc}; nothing was written") from None
+    try:
+        new = CityStore.is_new_at(store.folder)  # a bad place is refused before the file is read
+    except StoreError as exc:
+        raise BimError(f"{exc}; nothing was written") from None
     converted = converted or convert_file(path, anchor=anchor, crs=crs, num_threads=num_threads, progress=say)
     if name:
         converted = dataclasses.replace(converted, path=converted.path.with_name(name))

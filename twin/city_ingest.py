@@ -59,12 +59,10 @@ def ingest_file(store: CityStore, request: IngestRequest, *, progress: Callable[
     ``store`` may name a folder that holds no city yet (``CityStore(folder)``): the file is then read and checked
     against an empty city, and the store is created only to write it, so a refused file leaves no folder behind.
     """
-    new = not CityStore.exists_at(store.folder)
-    if new:
-        try:
-            CityStore.check_creatable(store.folder)  # a bad place is refused before the file is read
-        except StoreError as exc:
-            raise IngestFailed(f"{exc}; nothing was written") from None
+    try:
+        new = CityStore.is_new_at(store.folder)  # a bad place is refused before the file is read
+    except StoreError as exc:
+        raise IngestFailed(f"{exc}; nothing was written") from None
     register = StreetRegister.from_rows(store.read("register")) if not new and store.has("register") else None
     buildings = None
     stored_buildings = request.kind == "buildings" and request.mode in ("append", "update")  # codes to keep

@@ -134,6 +134,15 @@ class CityStore:
             )
 
     @classmethod
+    def is_new_at(cls, folder: Path) -> bool:
+        """Whether ``folder`` holds no city yet (a writer would make the store); a place where a store cannot
+        go is refused (:class:`StoreError`) before any work is done."""
+        if cls.exists_at(folder):
+            return False
+        cls.check_creatable(folder)
+        return True
+
+    @classmethod
     def open(cls, folder: Path, *, create: bool = False) -> CityStore:
         """The store in ``folder``. With ``create``, an absent or empty folder becomes a new, empty store."""
         folder = Path(folder)

@@ -120,6 +120,19 @@ def _secure(services: Services) -> bool:
     return services.settings.secure_cookies or flask.request.is_secure
 
 
+def _refused(services: Services, exc: SigninLocked | SigninFailed, name: str, ip: str, *, action: str, wrong: str,
+             change: bool = False) -> flask.Response:
+    """A password that did not open the account: audited, answered after the delay the failures in a row earn
+    (a wrong one), or the lock's message (429)."""
+    if isinstance(exc, SigninLocked):
+        services.audit.record(actor=name, actor_kind="user", action=action, outcome="denied", ip=ip,
+                              detail={"reason": str(exc)})
+        return _page(services, message=f"账户已锁定 {exc}", name=name, status=429)
+    services.audit.record(actor=name, actor_kind="user", action=action, outcome="failed", ip=ip)
+    time.sleep(min(exc.delay_s, MAX_DELAY_S))  # each failure in a row waits longer
+    return _page(services, message=wrong, name=name, status=401, change=change)
+
+
 def _start_session(services: Services, name: str, ip: str) -> flask.Response:
     """A new session for ``name``: its cookies, and on to where the user was going."""
     session = services.sessions.create(name, ip=ip, user_agent=flask.request.user_agent.string[:300])
@@ -152,14 +165,9 @@ def register(server: flask.Flask, services: Services) -> None:
             return _page(services, message="请输入用户名和密码 Enter your name and password.", name=name, status=400)
         try:
             who = services.users.verify(name, password, ip=ip)
-        except SigninLocked as exc:
-            services.audit.record(actor=name, actor_kind="user", action="signin", outcome="denied", ip=ip,
-                                  detail={"reason": str(exc)})
-            return _page(services, message=f"账户已锁定 {exc}", name=name, status=429)
-        except SigninFailed as exc:
-            services.audit.record(actor=name, actor_kind="user", action="signin", outcome="failed", ip=ip)
-            time.sleep(min(exc.delay_s, MAX_DELAY_S))  # each failure in a row waits longer
-            return _page(services, message="用户名或密码错误 Wrong name or password.", name=name, status=401)
+        except (SigninLocked, SigninFailed) as exc:
+            return _refused(services, exc, name, ip, action="signin",
+                            wrong="用户名或密码错误 Wrong name or password.")
         if services.users.get(who.name).must_change_password:  # a one-time password: no session before their own
             services.audit.record(actor=who.name, actor_kind="user", action="signin", outcome="denied", ip=ip,
                                   detail={"reason": "one-time password: the user must choose their own"})
@@ -185,15 +193,9 @@ def register(server: flask.Flask, services: Services) -> None:
                          name=name, status=400, change=True)
         try:
             who = services.users.change_password(name, current, new, ip=ip)
-        except SigninLocked as exc:
-            services.audit.record(actor=name, actor_kind="user", action="user.passwd", outcome="denied", ip=ip,
-                                  detail={"reason": str(exc)})
-            return _page(services, message=f"账户已锁定 {exc}", name=name, status=429)
-        except SigninFailed as exc:
-            services.audit.record(actor=name, actor_kind="user", action="user.passwd", outcome="failed", ip=ip)
-            time.sleep(min(exc.delay_s, MAX_DELAY_S))
-            return _page(services, message="当前密码错误 The password you were given is not right.", name=name,
-                         status=401, change=True)
+        except (SigninLocked, SigninFailed) as exc:
+            return _refused(services, exc, name, ip, action="user.passwd", change=True,
+                            wrong="当前密码错误 The password you were given is not right.")
         except UserError as exc:
             return _page(services, message=f"新密码不可用 {exc}", name=name, status=400, change=True)
         services.audit.record(actor=who.name, actor_kind="user", action="user.passwd", target=who.name, ip=ip,
