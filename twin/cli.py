@@ -552,7 +552,7 @@ def users_add(name: str, roles: tuple[str, ...], area: str | None, department: s
             raise TwinError("the first user must be an admin: add one with --role admin")
         user = people.add(name, password=_password(password_file), grants=grants, display_name=display_name,
                           one_time=one_time)
-        _audit(live, "user.add", name, roles=sorted(user.roles), one_time=one_time)
+        _audit(live, "user.add", name, roles=sorted(user.roles), **({"one_time": True} if one_time else {}))
     click.echo(f"added user {name} with roles {roles_text(user.grants)}"
                + ("; they choose their own password at the first sign-in" if one_time else ""))
 
@@ -617,7 +617,7 @@ def users_passwd(name: str, password_file: Path | None, one_time: bool, store: P
         people = UserStore(live)
         people.get(name)  # an unknown name fails before the password is asked for
         people.set_password(name, _password(password_file), one_time=one_time)
-        _audit(live, "user.passwd", name, one_time=one_time)
+        _audit(live, "user.passwd", name, **({"one_time": True} if one_time else {}))
     click.echo(f"set the password of {name}; their sessions have ended"
                + ("; they choose their own at the next sign-in" if one_time else ""))
 

@@ -70,7 +70,7 @@ def test_the_layers_screen_lists_every_layer_of_the_registry(services, asking):
 
 def test_the_admin_screen_says_where_the_state_is_kept(services, asking):
     shown = text(admin_page.layout(services))
-    assert "sqlite: sqlite:///" in shown and "live.db (schema 0002_access)" in shown
+    assert "sqlite: sqlite:///" in shown and "live.db (schema 0003_one_time_passwords)" in shown
     assert "SQLite " in shown and "queue.db" in shown
 
 
