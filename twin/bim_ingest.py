@@ -37,7 +37,7 @@ from cim.crs_check import WUHAN, CityBox
 from cim.level_join import Units, assign_codes
 from cim.levels import CITY_CODE, LEVEL_COLUMNS, Level
 from twin.address_search import AddressSearch, SearchError
-from twin.city_ingest import undo_new_store, units_of
+from twin.city_ingest import into_store, units_of
 from twin.city_store import CityStore, StoreError
 from twin.manifest import Source, now
 
@@ -215,18 +215,11 @@ def ingest_ifc(store: CityStore, path: Path, *, anchor: Anchor | None = None, cr
     check_in_city(converted, city)
     say("linking to the city base", 0.96)
     base = CityBase.of_store(store)
-    undo = undo_new_store(store.folder) if new else (lambda: None)
     try:
-        if new:
-            store = CityStore.open(store.folder, create=True)
-        with store.batch(WRITER) as batch:
+        with into_store(store, new=new) as store, store.batch(WRITER) as batch:
             reports = write_models(batch, store, [converted], base)
     except StoreError as exc:
-        undo()
         raise BimError(f"{path}: {exc}") from None
-    except BaseException:
-        undo()
-        raise
     say("done", 1.0)
     return reports
 

@@ -11,7 +11,8 @@ in one batch with the demo city laid out again inside them: both go live, or nei
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import geopandas as gpd
@@ -93,22 +94,16 @@ def ingest_file(store: CityStore, request: IngestRequest, *, progress: Callable[
     if prepared.table in TABLE_OF_LEVEL.values() and not new:
         layout = _new_layout(store, prepared.table, frame, request.mode, report, progress)
     progress(f"writing {report.features:,} rows into the {prepared.table} table", done=4, total=STEPS)
-    undo = undo_new_store(store.folder) if new else (lambda: None)
     try:
-        if new:
-            store = CityStore.open(store.folder, create=True)
-        with store.batch(WRITER) as batch:  # the table and the demo city laid out in it go live together
+        # the table and the demo city laid out in it go live together
+        with into_store(store, new=new) as store, store.batch(WRITER) as batch:
             batch.write(prepared.table, frame, sources=[source], mode=request.mode)
             if layout is not None:
                 progress("writing the demo city laid out again", done=4, total=STEPS)
                 _write_layout(batch, *layout)
     except StoreError as exc:
-        undo()
         raise IngestFailed(f"{report.file}: {exc}" + ("" if "nothing was written" in str(exc) else
                                                       "; nothing was written")) from None
-    except BaseException:
-        undo()
-        raise
     if layout is not None:
         report.warnings.append(f"the demo city ({len(layout[0].buildings):,} buildings) was laid out again inside "
                                f"these districts, so every building's codes agree with them")
@@ -121,7 +116,19 @@ def ingest_file(store: CityStore, request: IngestRequest, *, progress: Callable[
     return report
 
 
-def undo_new_store(folder: Path) -> Callable[[], None]:
+@contextmanager
+def into_store(store: CityStore, *, new: bool) -> Iterator[CityStore]:
+    """The store a writer writes into: made now in its folder if ``new`` (see :meth:`CityStore.is_new_at`), and
+    taken back again if the write fails, so a refused write leaves no folder behind."""
+    undo = _undo_new_store(store.folder) if new else (lambda: None)
+    try:
+        yield CityStore.open(store.folder, create=True) if new else store
+    except BaseException:
+        undo()
+        raise
+
+
+def _undo_new_store(folder: Path) -> Callable[[], None]:
     """How to take back a new store about to be made in ``folder`` (absent, or empty: see
     :meth:`CityStore.check_creatable`) if the write into it fails: remove the folders creating it makes (the
     outermost of it and its parents that does not exist yet), or the manifest and lock it puts into a folder

@@ -18,8 +18,10 @@ from twin.errors import TwinError
 from twin.settings import load_settings
 
 if TYPE_CHECKING:
+    from twin.city_store import CityStore
     from twin.live_store import LiveStore
     from twin.permissions import Grant
+    from twin.settings import Settings
 
 STORE_HELP = "the city folder  [default: TWIN_DATA or data/demo]"
 
@@ -304,20 +306,16 @@ def cim_ingest(kind: str, file: Path, crs: str | None, encoding: str | None, lay
                mode: str, store: Path | None, as_json: bool) -> None:
     """Ingest FILE as KIND into the city store (checked; a refused file writes nothing)."""
     from twin.city_ingest import ingest_file, request_for
-    from twin.city_store import CityStore
     from twin.progress import Steps
 
     request = request_for(kind, file, crs=crs, encoding=encoding, layer=layer, level=level, mode=mode)
     settings = load_settings()
-    folder = store or settings.data
-    # a folder without a city becomes one only when the file is written: a refused file leaves nothing behind
-    target = CityStore.open(folder) if CityStore.exists_at(folder) else CityStore(folder)
+    target = _ingest_target(store or settings.data)
     try:
         with Steps(quiet=as_json) as steps:
             report = ingest_file(target, request, progress=steps, salt_file=settings.salt_file)
-    except TwinError as exc:  # a refused file is recorded too: who tried to write what (in the city it was for)
-        if CityStore.exists_at(folder) or settings.database_url:
-            _audit_write(folder, "store.ingest", kind, outcome="failed", file=file.name, error=str(exc)[:300])
+    except TwinError as exc:
+        _audit_refused_ingest(target.folder, settings, kind, file, exc)
         raise
     _audit_write(target.folder, "store.ingest", report.table, file=file.name, mode=mode, rows=report.features,
                  crs_in=report.crs_in)
@@ -392,24 +390,19 @@ def bim_ingest(file: Path, anchor: str | None, crs: str | None, rotation: float 
     from bim.errors import BimError
     from bim.georeference import Anchor
     from twin.bim_ingest import ingest_ifc
-    from twin.city_store import CityStore
     from twin.progress import Steps
 
     if rotation is not None and anchor is None:
         raise BimError("--rotation turns a model placed with --anchor; pass --anchor LON,LAT too")
     placed = Anchor.parse(anchor, rotation=rotation, crs=crs) if anchor is not None else None
     settings = load_settings()
-    folder = store or settings.data
-    # a folder without a city becomes one only when the model is written: a refused file leaves nothing behind
-    target = CityStore.open(folder) if CityStore.exists_at(folder) else CityStore(folder)
+    target = _ingest_target(store or settings.data)
     try:
         with Steps(quiet=as_json) as steps:
             reports = ingest_ifc(target, file, anchor=placed, crs=None if placed else crs, num_threads=threads,
                                  progress=lambda text, share: steps(f"{text} ({share:.0%})"))
-    except TwinError as exc:  # a refused file is recorded too, in the city it was for
-        if CityStore.exists_at(folder) or settings.database_url:
-            _audit_write(folder, "store.ingest", "bim_models", outcome="failed", file=file.name,
-                         error=str(exc)[:300])
+    except TwinError as exc:
+        _audit_refused_ingest(target.folder, settings, "bim_models", file, exc)
         raise
     _audit_write(target.folder, "store.ingest", "bim_models", file=file.name, buildings=len(reports),
                  method=reports[0]["georeference"]["method"])
@@ -509,6 +502,22 @@ def _audit_write(folder: Path, action: str, target: str, *, outcome: str = "ok",
                               detail=detail or None)
     finally:
         live.dispose()
+
+
+def _ingest_target(folder: Path) -> CityStore:
+    """The store an ingest writes into; a folder without a city becomes one only when the file is written, so
+    a refused file leaves nothing behind."""
+    from twin.city_store import CityStore
+
+    return CityStore.open(folder) if CityStore.exists_at(folder) else CityStore(folder)
+
+
+def _audit_refused_ingest(folder: Path, settings: Settings, table: str, file: Path, exc: TwinError) -> None:
+    """A refused file is recorded too: who tried to write what, in the city it was for (if there is one yet)."""
+    from twin.city_store import CityStore
+
+    if CityStore.exists_at(folder) or settings.database_url:
+        _audit_write(folder, "store.ingest", table, outcome="failed", file=file.name, error=str(exc)[:300])
 
 
 def _audit(live: LiveStore, action: str, target: str, **detail: object) -> None:

@@ -20,6 +20,7 @@ def model_link(lon: float, lat: float, model_id: str) -> str:
     opens by default (the models are shown by default: the link names no layers, so it lists none again)."""
     return f"/?view={lon:.5f},{lat:.5f},18.6,40,{INITIAL_VIEW['bearing']}&sel=bim:{model_id}"
 
+
 @dataclass(frozen=True)
 class MapState:
     view: Mapping[str, float] = field(default_factory=lambda: dict(INITIAL_VIEW))
