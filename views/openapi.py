@@ -70,6 +70,9 @@ def _beyond_the_api(callbacks: Mapping[str, ServerCallback]) -> dict[str, Any]:
     """The writes outside ``/api/``: the sign-in form (and its page), sign-out and Dash's callbacks."""
     nxt = _query("next", {"type": "string", "maxLength": 500})
     open_ = []  # anyone may reach these, signed in or not
+    form_cookie = {"name": FORM_COOKIE, "in": "cookie", "required": False,  # set with the form, sent back with it
+                   "schema": {"type": "string", "maxLength": 100}}
+    locked = _page("too many failed sign-ins: the account or the address is locked for a while")
     return {
         SIGNIN_PATH: {
             "get": {"summary": "the sign-in page (its form carries a token matching a cookie it sets)",
@@ -77,8 +80,7 @@ def _beyond_the_api(callbacks: Mapping[str, ServerCallback]) -> dict[str, Any]:
                     "responses": {"200": _page("the form"), **_errors(413)}},
             "post": {"summary": "sign in: a good name and password start a session (cookies) and go to `next`",
                      "security": open_,
-                     "parameters": [nxt, {"name": FORM_COOKIE, "in": "cookie", "required": False,
-                                          "schema": {"type": "string", "maxLength": 100}}],
+                     "parameters": [nxt, form_cookie],
                      "requestBody": _form({"name": {"type": "string", "maxLength": MAX_NAME},
                                            "password": {"type": "string", "maxLength": MAX_PASSWORD},
                                            CSRF_FIELD: {"type": "string", "maxLength": 100}},
@@ -88,16 +90,14 @@ def _beyond_the_api(callbacks: Mapping[str, ServerCallback]) -> dict[str, Any]:
                                                 f"the form to choose their own ({PASSWORD_PATH})"),
                                    "400": _page("the form expired (its token does not match), or a field is empty"),
                                    "401": _page("wrong name or password (each failure in a row waits longer)"),
-                                   "429": _page("too many failed sign-ins: the account or the address is locked "
-                                                "for a while"),
+                                   "429": locked,
                                    **_errors(413)}},
         },
         PASSWORD_PATH: {
             "post": {"summary": "a user chooses their own password in place of one given to them (one-time), "
                                 "then is signed in",
                      "security": open_,
-                     "parameters": [nxt, {"name": FORM_COOKIE, "in": "cookie", "required": False,
-                                          "schema": {"type": "string", "maxLength": 100}}],
+                     "parameters": [nxt, form_cookie],
                      "requestBody": _form({"name": {"type": "string", "maxLength": MAX_NAME},
                                            "current": {"type": "string", "maxLength": MAX_PASSWORD},
                                            "new": {"type": "string", "maxLength": MAX_PASSWORD},
@@ -108,8 +108,7 @@ def _beyond_the_api(callbacks: Mapping[str, ServerCallback]) -> dict[str, Any]:
                                    "400": _page("the form expired, a field is empty, the two new passwords differ, "
                                                 "or the new one breaks a rule (named)"),
                                    "401": _page("the current password is not right (counted as a failed sign-in)"),
-                                   "429": _page("too many failed sign-ins: the account or the address is locked "
-                                                "for a while"),
+                                   "429": locked,
                                    **_errors(413)}},
         },
         "/signout": {
